@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ctskip C shim: prototypes of the small C helpers in src/shim.c. Each one
+ * wraps a static inline, a macro or a config-dependent field that Rust cannot
+ * reach through bindgen.
+ */
+#ifndef CTSKIP_SHIM_H
+#define CTSKIP_SHIM_H
+
+#include <linux/types.h>
+
+struct sk_buff;
+struct net;
+struct seq_file;
+
+/* Module parameters (defined with module_param() in shim.c). */
+extern char *ctskip_param_rules;
+extern int ctskip_param_priority;
+/* Live on/off switch: the `enabled` parameter and /sys/kernel/ctskip/enabled. */
+extern bool ctskip_enabled;
+
+/* The writers' lock (rules, add, del, enabled). */
+void ctskip_lock(void);
+void ctskip_unlock(void);
+
+/* True when skb->_nfct is set (conntrack state, NOTRACK, or a template). */
+bool ctskip_skb_has_nfct(const struct sk_buff *skb);
+/* nf_ct_set(skb, NULL, IP_CT_UNTRACKED): what the NOTRACK target does. */
+void ctskip_skb_untrack(struct sk_buff *skb);
+/*
+ * skb_header_pointer() at @offset from the network header: a pointer to @len
+ * bytes, copied into @buf when they are not linear. NULL when the packet is
+ * shorter than that.
+ */
+const void *ctskip_skb_header(const struct sk_buff *skb, int offset, int len,
+			      void *buf);
+/*
+ * ipv6_skip_exthdr() from @start (relative to the network header): the
+ * transport header's offset from the network header, or -1 when the chain
+ * cannot be walked. *nexthdr is the transport protocol, *frag_off the
+ * fragment offset field (a non-zero offset means no transport header).
+ */
+int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
+			    __be16 *frag_off);
+/* skb->len. */
+unsigned int ctskip_skb_len(const struct sk_buff *skb);
+
+/* net_generic(net, id). */
+void *ctskip_net_generic(const struct net *net, unsigned int id);
+/* seq_file_single_net(seq): the netns of a /proc/net single_open file. */
+struct net *ctskip_seq_net(struct seq_file *seq);
+
+/* Per-CPU counters: an array of @n u64 per CPU. */
+u64 __percpu *ctskip_pcpu_alloc(unsigned int n);
+void ctskip_pcpu_free(u64 __percpu *p);
+/*
+ * Hot-path counting, safe in any context, no lock or shared atomic:
+ * this_cpu_inc(p[i]) for every bit i of @inc, then this_cpu_add(p[@idx], @v)
+ * when @idx < 64.
+ */
+void ctskip_pcpu_count(u64 __percpu *p, u64 inc, unsigned int idx, u64 v);
+/* this_cpu_inc(p[idx]); this_cpu_add(p[idx + 1], v): a rule's hit. */
+void ctskip_pcpu_pair_add(u64 __percpu *p, unsigned int idx, u64 v);
+/* Sum of p[idx] over all possible CPUs. */
+u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx);
+
+#endif

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Parsing the rule language.
+//!
+//! ```text
+//! rule   := [family] [proto] [saddr CIDR] [daddr CIDR] [sport PORTS] [dport PORTS]
+//!           [iif NAME] [oif NAME] [oneway]
+//! family := ip | ip6
+//! proto  := tcp | udp | udplite | sctp | dccp | icmp | icmpv6 | gre | esp | ah | proto N
+//! ```
+//! One rule per line or per `;`; `#` comments to the end of the line; any
+//! keyword order; each keyword at most once.
+
+use core::fmt::{self, Display, Formatter};
+use core::net::{Ipv4Addr, Ipv6Addr};
+
+use super::print::Escaped;
+use super::rule::{
+    prefix_mask, proto_has_ports, Family, IfName, PortRange, Prefix, Rule, IFNAME_MAX,
+    PROTO_ICMP, PROTO_ICMPV6, PROTO_NAMES,
+};
+
+/// Why a rule did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseError<'a> {
+    /// The rule's number in the text (1 = the first non-blank rule).
+    pub rule_no: usize,
+    /// The rule's text (comment removed, blanks trimmed).
+    pub text: &'a [u8],
+    /// The offending word.
+    pub word: &'a [u8],
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl Display for ParseError<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rule {} \"{}\": {} \"{}\"",
+            self.rule_no,
+            Escaped(self.text, 80),
+            self.reason,
+            Escaped(self.word, 40)
+        )
+    }
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if !is_blank(*first) {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., last] = s {
+        if !is_blank(*last) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+/// Iterator over the rules of a text: yields each non-blank rule's text.
+struct Pieces<'a> {
+    rest: &'a [u8],
+    line: &'a [u8],
+}
+
+impl<'a> Pieces<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Pieces { rest: text, line: &[] }
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if self.line.is_empty() {
+                if self.rest.is_empty() {
+                    return None;
+                }
+                let end = self.rest.iter().position(|&b| b == b'\n').unwrap_or(self.rest.len());
+                let mut line = &self.rest[..end];
+                self.rest = if end < self.rest.len() { &self.rest[end + 1..] } else { &[] };
+                if let Some(c) = line.iter().position(|&b| b == b'#') {
+                    line = &line[..c];
+                }
+                self.line = line;
+                // An empty line still ends a rule: loop to the next one.
+                if line.is_empty() {
+                    continue;
+                }
+            }
+            let end = self.line.iter().position(|&b| b == b';').unwrap_or(self.line.len());
+            let piece = trim(&self.line[..end]);
+            self.line = if end < self.line.len() { &self.line[end + 1..] } else { &[] };
+            if !piece.is_empty() {
+                return Some(piece);
+            }
+        }
+    }
+}
+
+/// Parses every rule of `text`, calling `f` with each one in order. Stops at
+/// the first rule that does not parse, or the first error of `f`.
+pub fn parse_rules<'a, E>(
+    text: &'a [u8],
+    mut f: impl FnMut(Rule) -> Result<(), E>,
+) -> Result<(), Result<ParseError<'a>, E>> {
+    for (i, piece) in Pieces::new(text).enumerate() {
+        let rule = parse_rule(piece, i + 1).map_err(Ok)?;
+        f(rule).map_err(Err)?;
+    }
+    Ok(())
+}
+
+/// Parses one rule's text (no `;`, `#` or newline in it).
+pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
+    let err = |word, reason| ParseError { rule_no, text, word, reason };
+
+    let mut words = text.split(|&b| is_blank(b)).filter(|w| !w.is_empty());
+    let mut r = Rule {
+        family: Family::Any,
+        proto: None,
+        saddr: None,
+        daddr: None,
+        sport: None,
+        dport: None,
+        iif: None,
+        oif: None,
+        oneway: false,
+    };
+    // The words that set each field, for error messages.
+    let mut proto_w: Option<&[u8]> = None;
+    let mut saddr_w: Option<(&[u8], bool)> = None;
+    let mut daddr_w: Option<(&[u8], bool)> = None;
+    let mut ports_w: Option<&[u8]> = None;
+    let mut seen = [false; 9];
+
+    while let Some(w) = words.next() {
+        let slot = match w {
+            b"ip" | b"ip6" => 0,
+            b"proto" => 1,
+            b"saddr" => 2,
+            b"daddr" => 3,
+            b"sport" => 4,
+            b"dport" => 5,
+            b"iif" => 6,
+            b"oif" => 7,
+            b"oneway" => 8,
+            _ if PROTO_NAMES.iter().any(|(n, _)| n.as_bytes() == w) => 1,
+            _ => return Err(err(w, "unknown keyword")),
+        };
+        if seen[slot] {
+            return Err(err(w, if slot == 1 { "more than one protocol" } else { "repeated keyword" }));
+        }
+        seen[slot] = true;
+        let mut value = || words.next().ok_or_else(|| err(w, "missing value after"));
+        match slot {
+            0 => {
+                r.family = if w == b"ip" { Family::V4 } else { Family::V6 };
+            }
+            1 => {
+                if w == b"proto" {
+                    let v = value()?;
+                    let n = parse_num(v, 255).ok_or_else(|| err(v, "bad protocol number"))?;
+                    r.proto = Some(n as u8);
+                    proto_w = Some(v);
+                } else {
+                    r.proto = PROTO_NAMES.iter().find(|(n, _)| n.as_bytes() == w).map(|(_, p)| *p);
+                    proto_w = Some(w);
+                }
+            }
+            2 | 3 => {
+                let v = value()?;
+                let (p, v6) = parse_cidr(v).ok_or_else(|| err(v, "bad address"))?;
+                if slot == 2 {
+                    r.saddr = Some(p);
+                    saddr_w = Some((v, v6));
+                } else {
+                    r.daddr = Some(p);
+                    daddr_w = Some((v, v6));
+                }
+            }
+            4 | 5 => {
+                let v = value()?;
+                let pr = parse_ports(v).ok_or_else(|| err(v, "bad port or port range"))?;
+                if slot == 4 {
+                    r.sport = Some(pr);
+                } else {
+                    r.dport = Some(pr);
+                }
+                ports_w.get_or_insert(w);
+            }
+            6 | 7 => {
+                let v = value()?;
+                if !valid_ifname(v) {
+                    return Err(err(v, "bad interface name"));
+                }
+                if slot == 6 {
+                    r.iif = Some(IfName::from_bytes(v));
+                } else {
+                    r.oif = Some(IfName::from_bytes(v));
+                }
+            }
+            _ => r.oneway = true,
+        }
+    }
+
+    if !seen[..8].iter().any(|&s| s) {
+        return Err(err(text, "rule has no field"));
+    }
+
+    // The family: explicit, implied by addresses, by icmp or icmpv6.
+    let mut fam = r.family;
+    let mut imply = |want: Family, w| {
+        if fam == Family::Any {
+            fam = want;
+            Ok(())
+        } else if fam != want {
+            Err(err(w, "address family conflict"))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some((w, v6)) = saddr_w {
+        imply(if v6 { Family::V6 } else { Family::V4 }, w)?;
+    }
+    if let Some((w, v6)) = daddr_w {
+        imply(if v6 { Family::V6 } else { Family::V4 }, w)?;
+    }
+    match (r.proto, proto_w) {
+        (Some(PROTO_ICMP), Some(w)) => imply(Family::V4, w)?,
+        (Some(PROTO_ICMPV6), Some(w)) => imply(Family::V6, w)?,
+        _ => {}
+    }
+    r.family = fam;
+
+    if let Some(w) = ports_w {
+        if !r.proto.is_some_and(proto_has_ports) {
+            return Err(err(w, "ports need tcp, udp, udplite, sctp or dccp"));
+        }
+    }
+    Ok(r)
+}
+
+/// A decimal number (digits only) no larger than `max`.
+fn parse_num(w: &[u8], max: u32) -> Option<u32> {
+    if w.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in w {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+        if n > max {
+            return None;
+        }
+    }
+    Some(n)
+}
+
+fn parse_ports(w: &[u8]) -> Option<PortRange> {
+    match w.iter().position(|&b| b == b'-') {
+        None => {
+            let p = parse_num(w, 65535)? as u16;
+            Some(PortRange { lo: p, hi: p })
+        }
+        Some(i) => {
+            let lo = parse_num(&w[..i], 65535)? as u16;
+            let hi = parse_num(&w[i + 1..], 65535)? as u16;
+            (lo <= hi).then_some(PortRange { lo, hi })
+        }
+    }
+}
+
+/// `addr[/len]`; returns the prefix (host bits cleared) and whether it is IPv6.
+fn parse_cidr(w: &[u8]) -> Option<(Prefix, bool)> {
+    let s = core::str::from_utf8(w).ok()?;
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let (addr, v6, full) = if a.contains(':') {
+        (u128::from(a.parse::<Ipv6Addr>().ok()?), true, 128)
+    } else {
+        (u128::from(u32::from(a.parse::<Ipv4Addr>().ok()?)), false, 32)
+    };
+    let len = match len {
+        Some(l) => parse_num(l.as_bytes(), full)? as u8,
+        None => full as u8,
+    };
+    Some((Prefix { addr: addr & prefix_mask(v6, len), len }, v6))
+}
+
+/// Interface names as the kernel accepts them (dev_valid_name()), limited to
+/// visible ASCII so every name prints back as written.
+fn valid_ifname(w: &[u8]) -> bool {
+    !w.is_empty()
+        && w.len() <= IFNAME_MAX
+        && w != b"."
+        && w != b".."
+        && w.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':')
+}

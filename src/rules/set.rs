@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rule-set operations behind `rules` (replace), `add` and `del`: each
+//! plans the complete new set from the active one and a text, or fails and
+//! changes nothing. Rules keep their order of addition; a planned rule that
+//! was already active remembers its old index (its hit counts carry over).
+
+use core::hash::{Hash, Hasher};
+
+use super::buf::{filled, Alloc, Buf, NoMem};
+use super::parse::{parse_rules, ParseError};
+use super::rule::Rule;
+
+/// At most this many rules are active.
+pub const MAX_RULES: usize = 65536;
+
+/// No old index: a new rule.
+pub const NEW: u32 = u32::MAX;
+
+/// One rule of a planned set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    /// The rule.
+    pub rule: Rule,
+    /// Its index in the active set, or [`NEW`].
+    pub old: u32,
+}
+
+/// Why a planned change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetError<'a> {
+    /// A rule did not parse (EINVAL).
+    Parse(ParseError<'a>),
+    /// More than [`MAX_RULES`] rules (ENOSPC).
+    TooMany,
+    /// `del` of a rule that is not active (ENOENT).
+    NotFound(Rule),
+    /// Out of memory (ENOMEM).
+    NoMem,
+}
+
+impl From<NoMem> for SetError<'_> {
+    fn from(_: NoMem) -> Self {
+        SetError::NoMem
+    }
+}
+
+/// FxHash-style hasher: fast, deterministic, good enough for rule keys (the
+/// rules come from the administrator, not from packets).
+#[derive(Default)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn hash_rule(r: &Rule) -> u64 {
+    let mut h = FxHasher::default();
+    r.hash(&mut h);
+    h.finish()
+}
+
+/// An index from rules to their position in a slice (open addressing).
+pub struct RuleIndex<A: Alloc> {
+    slots: A::Buf<u32>,
+}
+
+impl<A: Alloc> RuleIndex<A> {
+    /// An index with room for `n` rules.
+    pub fn with_capacity(n: usize) -> Result<Self, NoMem> {
+        let cap = (n.max(4) * 2).next_power_of_two();
+        Ok(RuleIndex { slots: filled::<A, u32>(NEW, cap)? })
+    }
+
+    fn probe(&self, rules: &[Rule], r: &Rule) -> (usize, Option<u32>) {
+        let m = self.slots.len() - 1;
+        let mut i = hash_rule(r) as usize & m;
+        loop {
+            match self.slots[i] {
+                NEW => return (i, None),
+                j if rules[j as usize] == *r => return (i, Some(j)),
+                _ => i = (i + 1) & m,
+            }
+        }
+    }
+
+    /// The position of `r` in `rules` (the slice this index was filled from).
+    pub fn find(&self, rules: &[Rule], r: &Rule) -> Option<u32> {
+        self.probe(rules, r).1
+    }
+
+    /// Records that `rules[at]` is present; `rules` must hold it already.
+    /// Returns false if an equal rule was already recorded. The index must
+    /// have been made with room for every rule inserted.
+    pub fn insert(&mut self, rules: &[Rule], at: u32) -> bool {
+        match self.probe(rules, &rules[at as usize]) {
+            (_, Some(_)) => false,
+            (i, None) => {
+                self.slots[i] = at;
+                true
+            }
+        }
+    }
+}
+
+/// Index over the rules of a planned set.
+fn index_of<A: Alloc>(rules: &[Rule], cap: usize) -> Result<RuleIndex<A>, NoMem> {
+    let mut idx = RuleIndex::<A>::with_capacity(cap)?;
+    for i in 0..rules.len() {
+        idx.insert(rules, i as u32);
+    }
+    Ok(idx)
+}
+
+/// Parses all of `text` into a de-duplicated list (first occurrence kept).
+fn parse_unique<'a, A: Alloc>(
+    text: &'a [u8],
+) -> Result<A::Buf<Rule>, SetError<'a>> {
+    // Count first, so the index never needs to grow.
+    let mut n = 0usize;
+    parse_rules::<NoMem>(text, |_| {
+        n += 1;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        Ok(p) => SetError::Parse(p),
+        Err(m) => m.into(),
+    })?;
+    let mut rules = A::Buf::<Rule>::with_capacity(n)?;
+    let mut idx = RuleIndex::<A>::with_capacity(n)?;
+    parse_rules::<NoMem>(text, |r| {
+        rules.push(r)?;
+        let at = rules.len() - 1;
+        if !idx.insert(&rules, at as u32) {
+            // Already listed: keep the first occurrence only.
+            rules.truncate(at);
+        }
+        Ok(())
+    })
+    .map_err(|e| match e {
+        Ok(p) => SetError::Parse(p),
+        Err(m) => m.into(),
+    })?;
+    Ok(rules)
+}
+
+/// `rules` write: the new set is exactly the rules of `text`.
+pub fn plan_replace<'a, A: Alloc>(
+    old: &[Rule],
+    text: &'a [u8],
+) -> Result<A::Buf<Planned>, SetError<'a>> {
+    let new = parse_unique::<A>(text)?;
+    if new.len() > MAX_RULES {
+        return Err(SetError::TooMany);
+    }
+    let old_idx = index_of::<A>(old, old.len())?;
+    let mut out = A::Buf::<Planned>::with_capacity(new.len())?;
+    for r in new.iter() {
+        out.push(Planned { rule: *r, old: old_idx.find(old, r).unwrap_or(NEW) })?;
+    }
+    Ok(out)
+}
+
+/// `add` write: the active rules, then those of `text` not yet active.
+pub fn plan_add<'a, A: Alloc>(
+    old: &[Rule],
+    text: &'a [u8],
+) -> Result<A::Buf<Planned>, SetError<'a>> {
+    let add = parse_unique::<A>(text)?;
+    let old_idx = index_of::<A>(old, old.len())?;
+    let fresh = add.iter().filter(|r| old_idx.find(old, r).is_none()).count();
+    if old.len() + fresh > MAX_RULES {
+        return Err(SetError::TooMany);
+    }
+    let mut out = A::Buf::<Planned>::with_capacity(old.len() + fresh)?;
+    for (i, r) in old.iter().enumerate() {
+        out.push(Planned { rule: *r, old: i as u32 })?;
+    }
+    for r in add.iter().filter(|r| old_idx.find(old, r).is_none()) {
+        out.push(Planned { rule: *r, old: NEW })?;
+    }
+    Ok(out)
+}
+
+/// `del` write: the active rules less those of `text`, all of which must be
+/// active.
+pub fn plan_del<'a, A: Alloc>(
+    old: &[Rule],
+    text: &'a [u8],
+) -> Result<A::Buf<Planned>, SetError<'a>> {
+    let del = parse_unique::<A>(text)?;
+    let old_idx = index_of::<A>(old, old.len())?;
+    let mut gone = filled::<A, bool>(false, old.len())?;
+    for r in del.iter() {
+        match old_idx.find(old, r) {
+            Some(i) => gone[i as usize] = true,
+            None => return Err(SetError::NotFound(*r)),
+        }
+    }
+    let mut out = A::Buf::<Planned>::with_capacity(old.len() - del.len())?;
+    for (i, r) in old.iter().enumerate() {
+        if !gone[i] {
+            out.push(Planned { rule: *r, old: i as u32 })?;
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ctskip C shim: only what Rust cannot reach through bindgen — static
+ * inlines (nf_ct_set, skb_header_pointer, net_generic), per-CPU macros,
+ * a static mutex and the module parameters. No logic lives here.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/seq_file_net.h>
+#include <linux/skbuff.h>
+#include <net/ipv6.h>
+#include <net/netns/generic.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#include "ctskip_shim.h"
+
+char *ctskip_param_rules = "";
+module_param_named(rules, ctskip_param_rules, charp, 0444);
+MODULE_PARM_DESC(rules, "initial rules, ';'-separated");
+
+int ctskip_param_priority = -201;
+module_param_named(priority, ctskip_param_priority, int, 0444);
+MODULE_PARM_DESC(priority, "hook priority, between -400 and -200 exclusive (default -201)");
+
+bool ctskip_enabled = true;
+module_param_named(enabled, ctskip_enabled, bool, 0444);
+MODULE_PARM_DESC(enabled, "mark matching packets untracked (default 1)");
+
+static DEFINE_MUTEX(ctskip_mutex);
+
+void ctskip_lock(void)
+{
+	mutex_lock(&ctskip_mutex);
+}
+
+void ctskip_unlock(void)
+{
+	mutex_unlock(&ctskip_mutex);
+}
+
+bool ctskip_skb_has_nfct(const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	return skb->_nfct != 0;
+#else
+	return false;
+#endif
+}
+
+void ctskip_skb_untrack(struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+#endif
+}
+
+const void *ctskip_skb_header(const struct sk_buff *skb, int offset, int len,
+			      void *buf)
+{
+	if (offset < 0 || len < 0)
+		return NULL;
+	return skb_header_pointer(skb, skb_network_offset(skb) + offset, len, buf);
+}
+
+int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
+			    __be16 *frag_off)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	int base = skb_network_offset(skb);
+	int off = ipv6_skip_exthdr(skb, base + start, nexthdr, frag_off);
+
+	return off < 0 ? -1 : off - base;
+#else
+	return -1;
+#endif
+}
+
+unsigned int ctskip_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+void *ctskip_net_generic(const struct net *net, unsigned int id)
+{
+	return net_generic(net, id);
+}
+
+struct net *ctskip_seq_net(struct seq_file *seq)
+{
+	return seq_file_single_net(seq);
+}
+
+u64 __percpu *ctskip_pcpu_alloc(unsigned int n)
+{
+	return __alloc_percpu(sizeof(u64) * n, __alignof__(u64));
+}
+
+void ctskip_pcpu_free(u64 __percpu *p)
+{
+	free_percpu(p);
+}
+
+void ctskip_pcpu_count(u64 __percpu *p, u64 inc, unsigned int idx, u64 v)
+{
+	while (inc) {
+		this_cpu_inc(p[__ffs64(inc)]);
+		inc &= inc - 1;
+	}
+	if (idx < 64)
+		this_cpu_add(p[idx], v);
+}
+
+void ctskip_pcpu_pair_add(u64 __percpu *p, unsigned int idx, u64 v)
+{
+	this_cpu_inc(p[idx]);
+	this_cpu_add(p[idx + 1], v);
+}
+
+u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(p, cpu)[idx];
+	return sum;
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Control files under /sys/kernel/ctskip/.
+//!
+//! - `rules` (0644): the active rules, canonical, one per line; a write
+//!   replaces the whole set.
+//! - `add`, `del` (0200): add or remove the rules of the written text.
+//! - `enabled` (0644): `1` or `0`.
+//! - `hits` (0444): `PACKETS BYTES RULE` per active rule.
+//!
+//! `rules` and `hits` are binary attributes so that sets larger than a page
+//! read in full; a write is always one complete text of less than a page
+//! (a longer one is refused with E2BIG before anything is applied, since the
+//! kernel would hand it over in pieces). Writers need CAP_NET_ADMIN in the
+//! initial user namespace.
+
+use core::ptr::{addr_of_mut, null_mut};
+
+use kernel::alloc::KVVec;
+use kernel::error::from_result;
+use kernel::ffi::c_char;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+
+use crate::bindings;
+use crate::hook::enabled;
+use crate::ruleset::{self, Locked, Op};
+
+type Kobj = bindings::kobject;
+type KAttr = bindings::kobj_attribute;
+type BinAttr = bindings::bin_attribute;
+
+/// Checks the writer's privilege and the write's size (one log line on error).
+fn check_write(file: &str, count: usize) -> Result {
+    // SAFETY: capable() only inspects the current task's credentials.
+    if !unsafe { bindings::capable(bindings::CAP_NET_ADMIN as i32) } {
+        pr_err!("{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n", file);
+        return Err(EPERM);
+    }
+    if count >= PAGE_SIZE {
+        pr_err!("{}: write of {} bytes is too large (at most {}; use several add writes)\n", file, count, PAGE_SIZE - 1);
+        return Err(E2BIG);
+    }
+    Ok(())
+}
+
+/// The written bytes.
+///
+/// # Safety
+///
+/// `buf` must point at `count` readable bytes for the returned lifetime.
+unsafe fn written<'a>(buf: *const c_char, count: usize) -> &'a [u8] {
+    // SAFETY: as the caller promises; sysfs passes its own kernel buffer.
+    unsafe { core::slice::from_raw_parts(buf.cast(), count) }
+}
+
+fn write_rules(op: Op, buf: *const c_char, count: usize) -> Result<isize> {
+    check_write(op.name(), count)?;
+    // SAFETY: sysfs hands us `count` bytes at `buf` for this call.
+    ruleset::apply(op, op.name(), unsafe { written(buf, count) })?;
+    Ok(count as isize)
+}
+
+unsafe extern "C" fn rules_read(
+    _f: *mut bindings::file,
+    _k: *mut Kobj,
+    _a: *mut BinAttr,
+    buf: *mut c_char,
+    off: bindings::loff_t,
+    count: usize,
+) -> isize {
+    // SAFETY: sysfs hands us a writable buffer of `count` bytes.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), count) };
+    ruleset::read_rules(off.max(0) as usize, out) as isize
+}
+
+unsafe extern "C" fn rules_write(
+    _f: *mut bindings::file,
+    _k: *mut Kobj,
+    _a: *mut BinAttr,
+    buf: *mut c_char,
+    _off: bindings::loff_t,
+    count: usize,
+) -> isize {
+    from_result(|| write_rules(Op::Replace, buf, count))
+}
+
+/// The last rendering of `hits`, kept for the reads that follow the first
+/// one of an open file (a large set is read a page at a time).
+struct HitsSnapshot {
+    file: *mut bindings::file,
+    text: KVVec<u8>,
+}
+
+/// Guarded by the writers' lock.
+static mut HITS_SNAPSHOT: Option<HitsSnapshot> = None;
+
+unsafe extern "C" fn hits_read(
+    file: *mut bindings::file,
+    _k: *mut Kobj,
+    _a: *mut BinAttr,
+    buf: *mut c_char,
+    off: bindings::loff_t,
+    count: usize,
+) -> isize {
+    from_result(|| {
+        let off = off.max(0) as usize;
+        let fresh = ruleset::render_hits()?;
+        let _lock = Locked::new();
+        // SAFETY: `HITS_SNAPSHOT` is only used with the writers' lock held.
+        let snap = unsafe { &mut *addr_of_mut!(HITS_SNAPSHOT) };
+        // A read from the start (or by another file) takes a new snapshot;
+        // later reads of the same file continue the one they started.
+        match snap {
+            Some(s) if off != 0 && s.file == file => drop(fresh),
+            _ => *snap = Some(HitsSnapshot { file, text: fresh }),
+        }
+        let text = &snap.as_ref().map_or(&[][..], |s| &s.text[..]);
+        // SAFETY: sysfs hands us a writable buffer of `count` bytes.
+        let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), count) };
+        Ok(ruleset::copy_window(text, off, out) as isize)
+    })
+}
+
+unsafe extern "C" fn add_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
+    from_result(|| write_rules(Op::Add, buf, count))
+}
+
+unsafe extern "C" fn del_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
+    from_result(|| write_rules(Op::Del, buf, count))
+}
+
+unsafe extern "C" fn enabled_show(_k: *mut Kobj, _a: *mut KAttr, buf: *mut c_char) -> isize {
+    // SAFETY: sysfs hands us a page-sized buffer.
+    unsafe {
+        *buf = if enabled() { b'1' } else { b'0' };
+        *buf.add(1) = b'\n';
+    }
+    2
+}
+
+unsafe extern "C" fn enabled_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
+    from_result(|| {
+        check_write("enabled", count)?;
+        // SAFETY: sysfs hands us `count` bytes at `buf`.
+        let v = match unsafe { written(buf, count) } {
+            b"1" | b"1\n" => true,
+            b"0" | b"0\n" => false,
+            other => {
+                pr_err!("enabled: invalid value \"{}\" (write 1 or 0)\n", crate::rules::print::Escaped(other, 40));
+                return Err(EINVAL);
+            }
+        };
+        let _lock = Locked::new();
+        // SAFETY: the C bool is written with the writers' lock held; the
+        // datapath reads it with a volatile load.
+        unsafe { core::ptr::write_volatile(addr_of_mut!(bindings::ctskip_enabled), v) };
+        Ok(count as isize)
+    })
+}
+
+const fn attr(name: &'static core::ffi::CStr, mode: u16) -> bindings::attribute {
+    bindings::attribute {
+        name: name.as_ptr().cast(),
+        mode,
+        // SAFETY: all-zero is valid for the remaining (lockdep) fields of a
+        // static attribute.
+        ..unsafe { core::mem::zeroed() }
+    }
+}
+
+type Show = unsafe extern "C" fn(*mut Kobj, *mut KAttr, *mut c_char) -> isize;
+type Store = unsafe extern "C" fn(*mut Kobj, *mut KAttr, *const c_char, usize) -> isize;
+
+const fn kattr(name: &'static core::ffi::CStr, mode: u16, show: Option<Show>, store: Option<Store>) -> KAttr {
+    KAttr { attr: attr(name, mode), show, store }
+}
+
+static mut ADD: KAttr = kattr(c"add", 0o200, None, Some(add_store));
+static mut DEL: KAttr = kattr(c"del", 0o200, None, Some(del_store));
+static mut ENABLED: KAttr = kattr(c"enabled", 0o644, Some(enabled_show), Some(enabled_store));
+
+static mut RULES: BinAttr = BinAttr {
+    attr: attr(c"rules", 0o644),
+    read: Some(rules_read),
+    write: Some(rules_write),
+    // SAFETY: all-zero is valid for the rest (size 0: no size limit).
+    ..unsafe { core::mem::zeroed() }
+};
+static mut HITS: BinAttr = BinAttr {
+    attr: attr(c"hits", 0o444),
+    read: Some(hits_read),
+    // SAFETY: as for `RULES`.
+    ..unsafe { core::mem::zeroed() }
+};
+
+// SAFETY: only the addresses of fields of statics are taken, no references.
+static mut ATTRS: [*mut bindings::attribute; 4] =
+    unsafe { [addr_of_mut!(ADD.attr), addr_of_mut!(DEL.attr), addr_of_mut!(ENABLED.attr), null_mut()] };
+static mut BIN_ATTRS: [*mut BinAttr; 3] = [addr_of_mut!(RULES), addr_of_mut!(HITS), null_mut()];
+static mut GROUP: bindings::attribute_group = bindings::attribute_group {
+    attrs: addr_of_mut!(ATTRS).cast(),
+    bin_attrs: addr_of_mut!(BIN_ATTRS).cast(),
+    // SAFETY: all-zero is valid for the rest (no name: files go in the
+    // kobject's own directory).
+    ..unsafe { core::mem::zeroed() }
+};
+
+/// /sys/kernel/ctskip and its files, removed on drop.
+pub(crate) struct Sysfs {
+    kobj: *mut Kobj,
+}
+
+// SAFETY: the kobject pointer is only used to remove it, once, in `drop`.
+unsafe impl Send for Sysfs {}
+// SAFETY: as above; no shared access through `&Sysfs`.
+unsafe impl Sync for Sysfs {}
+
+impl Sysfs {
+    /// Creates /sys/kernel/ctskip/ with its files.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: `kernel_kobj` is the live /sys/kernel kobject.
+        let kobj = unsafe { bindings::kobject_create_and_add(c"ctskip".as_ptr().cast(), bindings::kernel_kobj) };
+        if kobj.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `kobj` is ours; `GROUP` and its attributes are statics.
+        let r = unsafe { bindings::sysfs_create_group(kobj, addr_of_mut!(GROUP)) };
+        if r != 0 {
+            // SAFETY: drops our only reference.
+            unsafe { bindings::kobject_put(kobj) };
+            return Err(Error::from_errno(r));
+        }
+        Ok(Sysfs { kobj })
+    }
+}
+
+impl Drop for Sysfs {
+    fn drop(&mut self) {
+        // SAFETY: created in `new`; removing the files waits for callbacks
+        // in progress, then the kobject goes with our reference.
+        unsafe {
+            bindings::sysfs_remove_group(self.kobj, addr_of_mut!(GROUP));
+            bindings::kobject_put(self.kobj);
+        }
+        let _lock = Locked::new();
+        // SAFETY: no hits reader remains; the snapshot is ours to free.
+        unsafe { *addr_of_mut!(HITS_SNAPSHOT) = None };
+    }
+}
+
