@@ -14,7 +14,7 @@ struct net;
 struct seq_file;
 
 /* Module parameters (defined with module_param() in shim.c). */
-extern char *ctskip_param_rules;
+extern const char *ctskip_param_rules;
 extern int ctskip_param_priority;
 /* Live on/off switch: the `enabled` parameter and /sys/kernel/ctskip/enabled. */
 extern bool ctskip_enabled;

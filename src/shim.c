@@ -16,9 +16,30 @@
 
 #include "ctskip_shim.h"
 
-char *ctskip_param_rules = "";
-module_param_named(rules, ctskip_param_rules, charp, 0444);
-MODULE_PARM_DESC(rules, "initial rules, ';'-separated");
+/*
+ * `rules` takes strings of any length (charp stops at 1024 bytes): the value
+ * points into the module's own copy of its arguments, which lives as long
+ * as the module does.
+ */
+const char *ctskip_param_rules = "";
+
+static int ctskip_rules_set(const char *val, const struct kernel_param *kp)
+{
+	*(const char **)kp->arg = val ? val : "";
+	return 0;
+}
+
+static int ctskip_rules_get(char *buffer, const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%s\n", *(const char **)kp->arg);
+}
+
+static const struct kernel_param_ops ctskip_rules_ops = {
+	.set = ctskip_rules_set,
+	.get = ctskip_rules_get,
+};
+module_param_cb(rules, &ctskip_rules_ops, &ctskip_param_rules, 0444);
+MODULE_PARM_DESC(rules, "initial rules, ';'-separated (any length)");
 
 int ctskip_param_priority = -201;
 module_param_named(priority, ctskip_param_priority, int, 0444);

@@ -3,6 +3,8 @@
 
 #![no_std]
 
+extern crate std;
+
 extern crate alloc;
 
 use alloc::vec::Vec;
@@ -54,4 +56,100 @@ pub fn parse(text: &str) -> Result<Vec<rules::Rule>, alloc::string::String> {
 /// Canonical text of a rule (test helper).
 pub fn canon(r: &rules::Rule) -> alloc::string::String {
     alloc::format!("{r}")
+}
+
+/// The fuzz oracle, shared by the cargo-fuzz target (`fuzz/`) and the corpus
+/// replay in `tests/fuzz_corpus.rs`: nothing panics; every rule that parses
+/// prints canonically and parses back to itself; the set operations agree
+/// with a plain model; the classifier agrees with the reference matcher.
+pub fn fuzz_check(data: &[u8]) {
+    use rules::{plan_add, plan_del, plan_replace, Classifier, PacketKey, Rule, SetError};
+
+    // The rule text runs up to the first 0xff byte (never valid in a rule);
+    // the bytes after it make packet keys.
+    let (text, keys) = match data.iter().position(|&b| b == 0xff) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+
+    let mut parsed: Vec<Rule> = Vec::new();
+    let res = rules::parse_rules::<()>(text, |r| {
+        parsed.push(r);
+        Ok(())
+    });
+    for r in &parsed {
+        let c = alloc::format!("{r}");
+        let back = parse(&c).unwrap_or_else(|e| panic!("canonical {c:?} does not parse: {e}"));
+        assert_eq!(back, [*r], "round trip of {c:?}");
+        assert_eq!(alloc::format!("{}", back[0]), c, "canonical text is stable");
+    }
+    // Replace: the parsed rules, first occurrences, or the same error.
+    let mut uniq: Vec<Rule> = Vec::new();
+    for r in &parsed {
+        if !uniq.contains(r) {
+            uniq.push(*r);
+        }
+    }
+    match (plan_replace::<Host>(&[], text), &res) {
+        (Ok(p), Ok(())) => assert!(p.iter().map(|p| p.rule).eq(uniq.iter().copied())),
+        (Err(SetError::Parse(_)), Err(_)) => {}
+        (got, want) => panic!("replace: {got:?} vs parse {want:?}"),
+    }
+    if res.is_ok() && !uniq.is_empty() {
+        // Add to half of the set, then delete it again.
+        let half = &uniq[..uniq.len() / 2];
+        let added = plan_add::<Host>(half, text).unwrap();
+        assert!(added.iter().map(|p| p.rule).eq(half.iter().chain(uniq.iter().filter(|r| !half.contains(r))).copied()));
+        let all: Vec<Rule> = added.iter().map(|p| p.rule).collect();
+        assert!(plan_del::<Host>(&all, text).unwrap().is_empty());
+        if !half.is_empty() && half.len() < uniq.len() {
+            assert!(matches!(plan_del::<Host>(half, text), Err(SetError::NotFound(_))));
+        }
+    }
+    // Classifier vs reference on keys made from the remaining bytes.
+    let set = &uniq[..uniq.len().min(64)];
+    let c = Classifier::<Host>::build(set).unwrap();
+    for chunk in keys.chunks(12) {
+        let mut b = [0u8; 12];
+        b[..chunk.len()].copy_from_slice(chunk);
+        // Addresses come from the rules (so keys hit them) or from the bytes.
+        let pick = |sel: u8, v6: bool| -> u128 {
+            let r = set.get(sel as usize % set.len().max(1));
+            let from_rule = r.and_then(|r| if sel & 0x80 != 0 { r.saddr } else { r.daddr });
+            match from_rule {
+                Some(p) => p.addr | u128::from(sel & 3),
+                None if v6 => u128::from(sel) << 100 | 1,
+                None => u128::from(0x0a00_0000u32 | u32::from(sel)),
+            }
+        };
+        // Protocol and ports too: mostly taken from a rule, so keys hit rules
+        // (and often several at once).
+        let r = set.get(b[1] as usize % set.len().max(1));
+        let v6 = match r.map(|r| r.family) {
+            Some(rules::Family::V4) if b[0] & 4 == 0 => false,
+            Some(rules::Family::V6) if b[0] & 4 == 0 => true,
+            _ => b[0] & 1 != 0,
+        };
+        let proto = match r.and_then(|r| r.proto) {
+            Some(p) if b[0] & 8 == 0 => p,
+            _ => b[1],
+        };
+        let port = |sel: u8, range: Option<rules::PortRange>| match range {
+            Some(p) if sel & 1 == 0 => p.lo.saturating_add(u16::from(sel >> 5)),
+            _ => u16::from(sel) * 257,
+        };
+        let k = PacketKey {
+            v6,
+            proto,
+            saddr: pick(b[2], v6),
+            daddr: pick(b[3], v6),
+            has_ports: b[0] & 2 == 0,
+            sport: port(b[4], r.and_then(|r| if b[5] & 1 == 0 { r.sport } else { r.dport })),
+            dport: port(b[6], r.and_then(|r| if b[7] & 1 == 0 { r.dport } else { r.sport })),
+            iif: rules::IfName::from_bytes(if b[8] & 1 != 0 { b"eth0" } else { b"" }),
+            oif: rules::IfName::from_bytes(if b[9] & 1 != 0 { b"veth1" } else { b"" }),
+        };
+        let want = set.iter().position(|r| r.matches(&k)).map(|i| i as u32);
+        assert_eq!(c.lookup(&k), want, "key {k:?} rules {set:?}");
+    }
 }

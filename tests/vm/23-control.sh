@@ -1,0 +1,102 @@
+#!/bin/bash
+# /sys/kernel/ctskip: rules, add, del, enabled; every error returns the right
+# errno with one log line and leaves the active rules exactly as they were.
+. "$(dirname "$0")/lib.sh"
+
+load || { not_ok "insmod"; done_testing; exit; }
+R=$SYS/rules
+
+check_eq "rules: replace" OK "$(sysw $R 'dport 53 udp\ntcp daddr 2001:db8::1/32 dport 80-443;ip udp saddr 10.1.2.3/8 sport 4789 oneway # c\n')"
+check_eq "rules: canonical read-back in order" \
+	"$(printf 'udp dport 53\nip6 tcp daddr 2001:db8::/32 dport 80-443\nip udp saddr 10.0.0.0/8 sport 4789 oneway')" "$(cat $R)"
+saved=$(cat $R)
+check_eq "add: new and present rules" OK "$(sysw $SYS/add 'proto 6 dport 80-443 daddr 2001:db8::/32\ngre; udp dport 53')"
+check_eq "add: present rules skipped, new ones appended" "$(printf '%s\ngre' "$saved")" "$(cat $R)"
+check_eq "del: removes, compared in canonical form" OK "$(sysw $SYS/del 'proto 47')"
+check_eq "del: result" "$saved" "$(cat $R)"
+check_eq "rules: writing the read text back" OK "$(cat $R | python3 "$TESTS_DIR/errno.py" write $R)"
+check_eq "rules: same set after writing it back" "$saved" "$(cat $R)"
+
+# Errors: errno, one log line naming rule number, text and word; no change.
+mark einval
+check_eq "rules: bad rule is EINVAL" EINVAL "$(sysw $R 'udp dport 53\nudp dport 70000\n')"
+check_eq "rules: unchanged after EINVAL" "$saved" "$(cat $R)"
+check_eq "EINVAL log line names rule, text and word" \
+	'ctskip: rules: rule 2 "udp dport 70000": bad port or port range "70000"' \
+	"$(kmsg_since einval | sed 's/^\[[ 0-9.]*\] //')"
+check_eq "add: bad rule is EINVAL" EINVAL "$(sysw $SYS/add 'tcp dport 1; bogus 1')"
+check_eq "add: all or none" "$saved" "$(cat $R)"
+check_eq "del: bad rule is EINVAL" EINVAL "$(sysw $SYS/del 'udp dport 53; udp dport')"
+mark enoent
+check_eq "del: absent rule is ENOENT" ENOENT "$(sysw $SYS/del 'udp dport 53\nudp dport 54')"
+check_eq "del: all or none" "$saved" "$(cat $R)"
+check_eq "ENOENT log line" 'ctskip: del: rule not present: udp dport 54' "$(kmsg_since enoent | sed 's/^\[[ 0-9.]*\] //')"
+big=$(head -c 4096 /dev/zero | tr '\0' ' ')
+check_eq "rules: a write of a page or more is E2BIG" E2BIG "$(sysw $R "$big")"
+check_eq "add: a write of a page or more is E2BIG" E2BIG "$(sysw $SYS/add "$big")"
+check_eq "unchanged after E2BIG" "$saved" "$(cat $R)"
+check_eq "a write just under a page is fine" OK "$(sysw $SYS/add "${big:0:4000}udp dport 9")"
+check_eq "enabled: bad value is EINVAL" EINVAL "$(sysw $SYS/enabled '2')"
+check_eq "enabled: unchanged" 1 "$(cat $SYS/enabled)"
+check_eq "empty write clears" OK "$(sysw $R '\n  \n# nothing\n')"
+check_eq "cleared" "" "$(cat $R)"
+check_eq "rules restored" OK "$(printf '%s\n' "$saved" | python3 "$TESTS_DIR/errno.py" write $R)"
+
+# Privilege: CAP_NET_ADMIN in the initial user namespace.
+check_eq "user-namespace root: rules is EPERM" EPERM "$(printf 'gre' | unshare -Ur python3 "$TESTS_DIR/errno.py" write $R)"
+check_eq "user-namespace root: add is EPERM" EPERM "$(printf 'gre' | unshare -Ur python3 "$TESTS_DIR/errno.py" write $SYS/add)"
+check_eq "user-namespace root: enabled is EPERM" EPERM "$(printf '0' | unshare -Ur python3 "$TESTS_DIR/errno.py" write $SYS/enabled)"
+check_eq "non-root user cannot open add" EACCES "$(printf 'gre' | setpriv --reuid 65534 --regid 65534 --clear-groups python3 "$TESTS_DIR/errno.py" write $SYS/add)"
+check_eq "unchanged after EPERM" "$saved" "$(cat $R)"
+
+# Sets larger than a page accumulate through several add writes.
+sysw $R '\n' >/dev/null
+python3 - "$SYS/add" <<'PY'
+import os, sys
+batch, size = [], 0
+def flush():
+    fd = os.open(sys.argv[1], os.O_WRONLY); os.write(fd, "\n".join(batch).encode()); os.close(fd); batch.clear()
+for n in range(3000):
+    r = f"udp dport {n}"
+    if size + len(r) + 1 > 4000:
+        flush(); size = 0
+    batch.append(r); size += len(r) + 1
+flush()
+PY
+check_eq "3000 rules accumulated by add writes" 3000 "$(cat $R | wc -l)"
+check_eq "read back in order" "udp dport 0|udp dport 2999" "$(sed -n '1p;$p' $R | paste -sd'|')"
+
+# The rule limit: 65536 rules (loaded at once through the module parameter),
+# then ENOSPC.
+unload
+python3 - "$KO" <<'PY'
+import ctypes, os, sys
+rules = ";".join(f"{p} dport {n}" for p in ("udp", "tcp") for n in range(32768))
+fd = os.open(sys.argv[1], os.O_RDONLY)
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.syscall(313, fd, ctypes.c_char_p(f'rules="{rules}"'.encode()), 0) != 0:
+    print("insmod failed", os.strerror(ctypes.get_errno()))
+PY
+R=$SYS/rules
+check_eq "65536 rules accepted" 65536 "$(cat $R | wc -l)"
+mark enospc
+check_eq "one more is ENOSPC" ENOSPC "$(sysw $SYS/add 'sctp dport 1')"
+check_eq "ENOSPC log line" 'ctskip: add: more than 65536 rules' "$(kmsg_since enospc | sed 's/^\[[ 0-9.]*\] //')"
+check_eq "still 65536 rules" 65536 "$(cat $R | wc -l)"
+check_eq "adding present rules at the limit is fine" OK "$(sysw $SYS/add 'udp dport 7')"
+check_eq "hits lists every rule" 65536 "$(cat $SYS/hits | wc -l)"
+check_eq "replace with a small set" OK "$(sysw $R 'udp dport 53')"
+check_eq "small set active" "udp dport 53" "$(cat $R)"
+
+# enabled.
+pair A B || { not_ok "topology"; done_testing; exit; }
+serve "$B" udp 10.0.1.2 53
+check_eq "enabled 0" OK "$(sysw $SYS/enabled '0\n')"
+check_eq "enabled reads 0" 0 "$(cat $SYS/enabled)"
+check "enabled 0: answered" talk "$A" udp 10.0.1.2 53 -n 1
+check_eq "enabled 0: flow tracked in B" 1 "$(ct_count "$B" -p udp --dport 53)"
+check_eq "enabled 1" OK "$(sysw $SYS/enabled '1')"
+ct_flush "$A"; ct_flush "$B"
+check "enabled 1: answered" talk "$A" udp 10.0.1.2 53 -n 1
+check_eq "enabled 1: flow not tracked in B" 0 "$(ct_count "$B" -p udp --dport 53)"
+done_testing

@@ -1,0 +1,93 @@
+#!/bin/bash
+# /proc/net/ctskip: exact per-netns figures; /sys/kernel/ctskip/hits.
+. "$(dirname "$0")/lib.sh"
+
+pair A B || { not_ok "topology"; done_testing; exit; }
+new_netns C
+load 'rules="udp dport 5555; tcp dport 9; udp dport 5557"' || { not_ok "insmod"; done_testing; exit; }
+N=10 SIZE=100
+names="seen untracked untracked_bytes untracked_ipv4 untracked_ipv6 untracked_prerouting untracked_output already_tracked unparsed"
+
+# Exactly N matched datagrams A -> B, IPv4 then IPv6.
+for fam in 4 6; do
+	[ $fam = 4 ] && addr=10.0.1.2 hdr=28 || addr=fd00:1::2 hdr=48
+	declare -A a b c
+	snap "$A" a; snap "$B" b; snap "$C" c
+	ip netns exec "$A" $TRAFFIC send udp $addr 5555 -n $N --size $SIZE
+	sleep 0.5
+	check_eq "IPv$fam: B untracked_prerouting +$N" $N "$(delta "$B" b untracked_prerouting)"
+	check_eq "IPv$fam: B untracked_ipv$fam +$N" $N "$(delta "$B" b untracked_ipv$fam)"
+	check_eq "IPv$fam: B untracked +$N" $N "$(delta "$B" b untracked)"
+	check_eq "IPv$fam: B untracked_bytes +N*(headers+payload)" $((N * (hdr + SIZE))) "$(delta "$B" b untracked_bytes)"
+	check_eq "IPv$fam: B untracked_output unchanged" 0 "$(delta "$B" b untracked_output)"
+	check_eq "IPv$fam: A untracked_output +$N" $N "$(delta "$A" a untracked_output)"
+	check_eq "IPv$fam: A untracked_ipv$fam +$N" $N "$(delta "$A" a untracked_ipv$fam)"
+	check_eq "IPv$fam: A untracked_bytes +N*(headers+payload)" $((N * (hdr + SIZE))) "$(delta "$A" a untracked_bytes)"
+	check_eq "IPv$fam: A untracked_prerouting unchanged" 0 "$(delta "$A" a untracked_prerouting)"
+	check "IPv$fam: seen grew at least as much as untracked in B" test "$(delta "$B" b seen)" -ge $N
+	changed=0
+	for k in $names; do [ "$(delta "$C" c $k)" = 0 ] || changed=1; done
+	check_eq "IPv$fam: a third netns sees no change" 0 $changed
+	ident=$(ip netns exec "$A" cat /proc/net/ctskip)
+	check "IPv$fam: each netns reads its own figures" test "$ident" != "$(ip netns exec "$B" cat /proc/net/ctskip)"
+done
+
+# Unmatched traffic moves seen, not untracked.
+snap "$B" b
+ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 5556 -n $N
+sleep 0.5
+check "unmatched: seen grew" test "$(delta "$B" b seen)" -ge $N
+check_eq "unmatched: untracked unchanged" 0 "$(delta "$B" b untracked)"
+
+# A raw-table NOTRACK rule marks packets first: already_tracked.
+ip netns exec "$B" iptables -t raw -A PREROUTING -p udp --dport 5557 -j CT --notrack
+snap "$B" b
+ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 5557 -n $N
+sleep 0.5
+check_eq "raw NOTRACK first: already_tracked +$N" $N "$(delta "$B" b already_tracked)"
+check_eq "raw NOTRACK first: untracked unchanged" 0 "$(delta "$B" b untracked)"
+
+# Packets a port rule cannot classify: unparsed.
+snap "$A" a; snap "$B" b
+ip netns exec "$A" $TRAFFIC craft truncated 10.0.1.2 5555 -n 7
+sleep 0.5
+check_eq "truncated UDP header: unparsed +7 at LOCAL_OUT" 7 "$(delta "$A" a unparsed)"
+check_eq "truncated UDP header: unparsed +7 at PRE_ROUTING" 7 "$(delta "$B" b unparsed)"
+check_eq "truncated UDP header: not untracked" 0 "$(delta "$B" b untracked)"
+snap "$A" a
+ip netns exec "$A" $TRAFFIC craft fragment 10.0.1.2 5555 -n 5
+sleep 0.5
+check_eq "non-first fragment: unparsed +5" 5 "$(delta "$A" a unparsed)"
+
+# hits: the matching rule grows, the others do not.
+read -r p0 b0 < <(hits "udp dport 5555")
+read -r q0 _ < <(hits "tcp dport 9")
+ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 5555 -n $N --size $SIZE
+sleep 0.5
+read -r p1 b1 < <(hits "udp dport 5555")
+read -r q1 _ < <(hits "tcp dport 9")
+# Counted at A's LOCAL_OUT and B's PRE_ROUTING: twice per datagram.
+check_eq "hits: matching rule +2N packets" $((2 * N)) $((p1 - p0))
+check_eq "hits: matching rule bytes" $((2 * N * (28 + SIZE))) $((b1 - b0))
+check_eq "hits: other rule unchanged" 0 $((q1 - q0))
+check_eq "hits: format PACKETS BYTES RULE" 3 "$(wc -l < $SYS/hits)"
+sysw $SYS/rules 'tcp dport 9\nudp dport 5555\ngre' >/dev/null
+read -r p2 b2 < <(hits "udp dport 5555")
+check_eq "hits: kept across a replace that keeps the rule" "$p1 $b1" "$p2 $b2"
+check_eq "hits: in the order of rules" "tcp dport 9|udp dport 5555|gre" "$(cut -d' ' -f3- $SYS/hits | paste -sd'|')"
+sysw $SYS/add 'udp dport 5557' >/dev/null
+sysw $SYS/del 'gre' >/dev/null
+read -r p3 _ < <(hits "udp dport 5555")
+check_eq "hits: kept across add and del" "$p1" "$p3"
+sysw $SYS/del 'udp dport 5555' >/dev/null
+sysw $SYS/add 'udp dport 5555' >/dev/null
+check_eq "hits: a removed and re-added rule starts at zero" "0 0" "$(hits "udp dport 5555")"
+
+# The file goes with the module and comes back at zero.
+check "rmmod" unload
+check "procfs file gone after rmmod" test ! -e /proc/net/ctskip
+check "insmod" load
+zero=1
+for k in $names; do [ "$(ctstat "$A" $k)" = 0 ] || zero=0; done
+check_eq "back at zero after insmod" 1 $zero
+done_testing

@@ -1,0 +1,146 @@
+# Helpers for ctskip's in-guest tests (sourced). KTAP-style output like the
+# kernel's netfilter selftests: "ok N - what" / "not ok N - what".
+#
+# Each test runs in network namespaces of its own (names carry the PID) and
+# removes them on exit. CTSKIP_KO names the module to load.
+
+set -u
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KO=${CTSKIP_KO:-$TESTS_DIR/../../ctskip.ko}
+TRAFFIC="python3 $TESTS_DIR/traffic.py"
+SYS=/sys/kernel/ctskip
+_n=0
+_failed=0
+_netns=()
+
+[ -n "${CTSKIP_NO_TAP:-}" ] || echo "TAP version 13"
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+
+# check "description" command...: ok if the command succeeds.
+check() {
+	local what=$1; shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# check_eq "description" expected actual
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+
+# Ends the test: prints the plan and exits non-zero on any failure.
+done_testing() {
+	echo "1..$_n"
+	[ $_failed -eq 0 ]
+}
+
+cleanup() {
+	local ns
+	for ns in "${_netns[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	jobs -p | xargs -r kill 2>/dev/null
+	lsmod 2>/dev/null | grep -q '^ctskip ' && rmmod ctskip 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+
+# new_netns VAR: creates a netns, stores its name in VAR, loopback up.
+new_netns() {
+	local name=cts-$1-$$-$RANDOM
+	ip netns add "$name" || return 1
+	_netns+=("$name")
+	ip -n "$name" link set lo up
+	printf -v "$1" '%s' "$name"
+}
+
+# ct_active NS: makes conntrack track IPv4 and IPv6 in NS (an nft rule that
+# uses conntrack, as a stateful firewall would).
+ct_active() {
+	ip netns exec "$1" nft -f - <<-'NFT'
+	table inet ctskip_test {
+		chain pre { type filter hook prerouting priority 0; ct state new counter; }
+		chain out { type filter hook output priority 0; ct state new counter; }
+	}
+	NFT
+}
+
+# pair A B: two netns joined by veth (a0 in A, b0 in B), conntrack active in
+# both. A: 10.0.1.1, fd00:1::1; B: 10.0.1.2, fd00:1::2.
+pair() {
+	new_netns "$1" && new_netns "$2" || return 1
+	local a=${!1} b=${!2}
+	ip link add a0 netns "$a" type veth peer name b0 netns "$b" || return 1
+	ip -n "$a" addr add 10.0.1.1/24 dev a0
+	ip -n "$b" addr add 10.0.1.2/24 dev b0
+	ip -n "$a" addr add fd00:1::1/64 dev a0 nodad
+	ip -n "$b" addr add fd00:1::2/64 dev b0 nodad
+	ip -n "$a" link set a0 up
+	ip -n "$b" link set b0 up
+	ct_active "$a" && ct_active "$b"
+}
+
+# ct_count NS [conntrack filter args]: number of conntrack entries in NS.
+ct_count() {
+	local ns=$1; shift
+	ip netns exec "$ns" conntrack -L "$@" 2>/dev/null | grep -c .
+}
+
+ct_flush() { ip netns exec "$1" conntrack -F >/dev/null 2>&1; }
+
+# ctstat NS NAME: a counter of /proc/net/ctskip in NS.
+ctstat() { ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/ctskip; }
+
+load() {
+	insmod "$KO" "$@"
+}
+
+unload() {
+	rmmod ctskip
+}
+
+# serve NS udp|tcp ADDR PORT: echo server in the background.
+serve() {
+	local ns=$1; shift
+	ip netns exec "$ns" $TRAFFIC serve "$@" &
+	sleep 0.5
+}
+
+# talk NS udp|tcp ADDR PORT [options]: exchanges messages, fails unless all
+# were echoed.
+talk() {
+	local ns=$1; shift
+	ip netns exec "$ns" $TRAFFIC talk "$@"
+}
+
+# sysw FILE TEXT: writes TEXT (printf format) in one write; prints OK or the
+# errno name.
+sysw() {
+	local f=$1; shift
+	printf "$@" | python3 "$TESTS_DIR/errno.py" write "$f"
+}
+
+# kmsg_since MARK: kernel log lines after the line containing MARK.
+mark() { echo "ctskip-test-mark $1" > /dev/kmsg; }
+kmsg_since() { dmesg | sed -n "/ctskip-test-mark $1\$/,\$p" | tail -n +2; }
+# not_in_log TEXT MARK: TEXT was not logged since MARK.
+not_in_log() { ! kmsg_since "$2" | grep -q "$1"; }
+
+# snap NS VAR: saves NS's /proc/net/ctskip counters in associative array VAR.
+snap() {
+	local -n _s=$2
+	local k v
+	_s=()
+	while read -r k v; do _s[$k]=$v; done < <(ip netns exec "$1" cat /proc/net/ctskip)
+}
+
+# delta NS VAR NAME: how much NAME grew in NS since `snap NS VAR`.
+delta() {
+	local -n _d=$2
+	echo $(( $(ctstat "$1" "$3") - ${_d[$3]} ))
+}
+
+# hits RULE: "PACKETS BYTES" of RULE in /sys/kernel/ctskip/hits.
+hits() { awk -v r="$1" '{ p = $1; b = $2; $1 = $2 = ""; sub(/^  /, ""); if ($0 == r) print p, b }' $SYS/hits; }
