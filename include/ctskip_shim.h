@@ -50,6 +50,13 @@ void *ctskip_net_generic(const struct net *net, unsigned int id);
 /* seq_file_single_net(seq): the netns of a /proc/net single_open file. */
 struct net *ctskip_seq_net(struct seq_file *seq);
 
+/*
+ * Whether the current task may read @net's counters: it lives in @net, or
+ * it has CAP_NET_ADMIN over the user namespace that owns @net (the host's
+ * root may look into a container; a container may not look out of it).
+ */
+bool ctskip_may_read_net(const struct net *net);
+
 /* Per-CPU counters: an array of @n u64 per CPU. */
 u64 __percpu *ctskip_pcpu_alloc(unsigned int n);
 void ctskip_pcpu_free(u64 __percpu *p);

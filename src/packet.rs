@@ -93,9 +93,16 @@ pub(crate) unsafe fn read_key(skb: *const bindings::sk_buff, v6: bool) -> Result
         if off < 0 {
             return Err(Unparsed);
         }
-        k.proto = nexthdr;
         first_fragment = u16::from_be(frag_off) & !7 == 0;
         thoff = off as usize;
+        k.proto = if first_fragment {
+            nexthdr
+        } else {
+            // A later fragment: the walk stops at the fragment header, whose
+            // first byte names the transport protocol.
+            // SAFETY: `skb` is valid (caller).
+            unsafe { header::<1>(skb, thoff) }.ok_or(Unparsed)?[0]
+        };
     }
     if first_fragment && proto_has_ports(k.proto) {
         // SAFETY: `skb` is valid (caller).

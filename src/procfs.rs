@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! /proc/net/ctskip: the reader's own netns counters, one `name value` per
-//! line.
+//! line (mode 0444; readers from another netns need CAP_NET_ADMIN over it).
 
 use core::fmt::Write;
 
@@ -15,9 +15,17 @@ use crate::rules::print::SliceWriter;
 
 unsafe extern "C" fn show(seq: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
     // SAFETY: a /proc/net single_open file: the seq_file's netns is live
-    // (the open file holds a reference) and our pernet data exists while
-    // the file does.
-    let ns = unsafe { &*pernet::state(bindings::ctskip_seq_net(seq)) };
+    // (the open file holds a reference).
+    let net = unsafe { bindings::ctskip_seq_net(seq) };
+    // A reader sees its own netns's figures (or, with CAP_NET_ADMIN over the
+    // netns's owner, those of a netns below it); not another container's
+    // through /proc/PID/net.
+    // SAFETY: `net` is live (see above); the check reads the current task.
+    if !unsafe { bindings::ctskip_may_read_net(net) } {
+        return EACCES.to_errno();
+    }
+    // SAFETY: our pernet data exists while the file does.
+    let ns = unsafe { &*pernet::state(net) };
     let mut buf = [0u8; 512];
     let mut w = SliceWriter::new(&mut buf);
     for (i, name) in STAT_NAMES.iter().enumerate() {

@@ -7,7 +7,9 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/nsproxy.h>
 #include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
 #include <net/ipv6.h>
@@ -111,6 +113,12 @@ void *ctskip_net_generic(const struct net *net, unsigned int id)
 struct net *ctskip_seq_net(struct seq_file *seq)
 {
 	return seq_file_single_net(seq);
+}
+
+bool ctskip_may_read_net(const struct net *net)
+{
+	return net_eq(current->nsproxy->net_ns, net) ||
+	       ns_capable(net->user_ns, CAP_NET_ADMIN);
 }
 
 u64 __percpu *ctskip_pcpu_alloc(unsigned int n)

@@ -2,6 +2,8 @@
 """Exact errno checks for ctskip's guest tests.
 
   errno.py write FILE        write stdin's bytes to FILE in one write(2)
+  errno.py failwrite FILE    the same, with fault injection on for this task
+                             (/proc/self/make-it-fail)
   errno.py insmod KO [ARGS]  load KO with finit_module(2) and ARGS (one string)
 
 Prints OK or the errno's name (EINVAL, ENOENT, ...); exit status 0 either way.
@@ -15,8 +17,11 @@ import sys
 def main():
     cmd = sys.argv[1]
     try:
-        if cmd == "write":
+        if cmd in ("write", "failwrite"):
             data = sys.stdin.buffer.read()
+            if cmd == "failwrite":
+                with open("/proc/self/make-it-fail", "w") as f:
+                    f.write("1")
             fd = os.open(sys.argv[2], os.O_WRONLY)
             try:
                 n = os.write(fd, data)

@@ -10,6 +10,9 @@ counts, and long-lived flows for the table-full scenario.
                                           keep them S seconds; prints "flows K of N"
   send  udp ADDR PORT -n N [--sport P] [--size S]
                                           N datagrams, no answer expected
+  flood udp|tcp ADDR PORT --seconds S    exchange messages for S seconds (a new
+                                          connection or source port every 50);
+                                          prints "sent N echoed M"
   craft truncated|fragment ADDR PORT -n N
                                           N IPv4 UDP packets from a raw socket that a
                                           port rule cannot classify: a UDP header cut
@@ -128,6 +131,29 @@ def craft(a):
     return 0
 
 
+def flood(a):
+    end = time.time() + a.seconds
+    sent = echoed = 0
+    while time.time() < end:
+        try:
+            s = connect(a)
+        except OSError:
+            sent += 1
+            time.sleep(0.05)
+            continue
+        for _ in range(50):
+            sent += 1
+            try:
+                s.send(b"flood")
+                if s.recv(64):
+                    echoed += 1
+            except OSError:
+                break
+        s.close()
+    print(f"sent {sent} echoed {echoed}", flush=True)
+    return 0
+
+
 def hold(a):
     flows = []
     ok = 0
@@ -152,7 +178,7 @@ def hold(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["serve", "talk", "hold", "send", "craft"])
+    p.add_argument("cmd", choices=["serve", "talk", "hold", "send", "craft", "flood"])
     p.add_argument("proto", choices=["udp", "tcp", "truncated", "fragment"])
     p.add_argument("addr")
     p.add_argument("port", type=int)
@@ -161,9 +187,10 @@ def main():
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--timeout", type=float, default=2.0)
     p.add_argument("--hold", type=float, default=0)
+    p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--exthdr", action="store_true", help="IPv6 hop-by-hop and destination options")
     a = p.parse_args()
-    return {"serve": serve, "talk": talk, "hold": hold, "send": send, "craft": craft}[a.cmd](a)
+    return {"serve": serve, "talk": talk, "hold": hold, "send": send, "craft": craft, "flood": flood}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Concurrency stress: at once, traffic in 20 netns over IPv4 and IPv6, a loop
+# replacing the rule set (small and large sets), a loop creating and deleting
+# netns, readers of /proc/net/ctskip and hits. Then rmmod/insmod cycles under
+# traffic. No kernel report (the VM runner checks), traffic keeps flowing,
+# matched flows stay untracked and unmatched ones tracked.
+. "$(dirname "$0")/lib.sh"
+REPLACES=${CTSKIP_STRESS_REPLACES:-1000} CHURN=${CTSKIP_STRESS_NETNS:-200} CYCLES=${CTSKIP_STRESS_CYCLES:-20}
+PAIRS=10
+
+load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }
+for i in $(seq $PAIRS); do
+	pair C$i S$i || { not_ok "topology"; done_testing; exit; }
+	s=S$i
+	serve "${!s}" udp 10.0.1.2 5353
+	serve "${!s}" tcp fd00:1::2 8080
+	serve "${!s}" udp fd00:1::2 6000
+done
+small="udp dport 5353\ntcp dport 8080"
+large=$(python3 -c 'import random; r=[f"udp dport {n}" for n in range(10000, 12000)]+[f"ip saddr 10.{n}.0.0/16" for n in range(200)]+[f"ip6 tcp daddr 2001:db8:{n:x}::/48 dport 1-1024" for n in range(300)]; random.seed(1); random.shuffle(r); print(";".join(["udp dport 5353", "tcp dport 8080"] + r))')
+
+flood_all() { # flood_all SECONDS TAG: matched and unmatched traffic in every pair
+	local i c
+	for i in $(seq $PAIRS); do
+		c=C$i
+		ip netns exec "${!c}" $TRAFFIC flood udp 10.0.1.2 5353 --seconds $1 > /tmp/fl-$2-u4-$i-$$ &
+		ip netns exec "${!c}" $TRAFFIC flood tcp fd00:1::2 8080 --seconds $1 > /tmp/fl-$2-t6-$i-$$ &
+		ip netns exec "${!c}" $TRAFFIC flood udp fd00:1::2 6000 --seconds $1 > /tmp/fl-$2-u6-$i-$$ &
+	done
+}
+flood_result() { # flood_result TAG: "sent echoed" summed
+	cat /tmp/fl-$1-*-$$ | awk '{s += $2; e += $4} END {print s + 0, e + 0}'
+	rm -f /tmp/fl-$1-*-$$
+}
+
+# Phase 1: everything at once.
+flood_all 90 p1
+(
+	for i in $(seq $REPLACES); do
+		# A large set: a replace with its first 200 rules, then adds (each
+		# write under a page). The matched rules come first, so they stay
+		# active throughout.
+		if [ $((i % 10)) = 0 ]; then
+			printf '%s' "$large" | tr ';' '\n' | head -200 | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
+			printf '%s' "$large" | tr ';' '\n' | tail -n +201 | split -l 200 --filter="python3 $TESTS_DIR/errno.py write $SYS/add >/dev/null"
+		else
+			printf "$small" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
+		fi
+	done
+	echo done > /tmp/replaces-$$
+) &
+(
+	for i in $(seq $CHURN); do
+		ns=cts-churn-$$-$i
+		ip netns add $ns && ip -n $ns link set lo up && ip netns exec $ns ping -c1 -W1 -q 127.0.0.1 >/dev/null
+		ip netns del $ns
+	done
+	echo done > /tmp/churn-$$
+) &
+(
+	while [ ! -e /tmp/churn-$$ ] || [ ! -e /tmp/replaces-$$ ]; do
+		for i in 1 5 10; do c=C$i; ip netns exec "${!c}" cat /proc/net/ctskip >/dev/null; done
+		cat $SYS/hits > /dev/null
+	done
+) &
+wait
+check "rule replaces finished" test -e /tmp/replaces-$$
+check "netns churn finished" test -e /tmp/churn-$$
+read -r sent echoed < <(flood_result p1)
+echo "# phase 1: sent $sent, echoed $echoed"
+check "phase 1: traffic flowed" test "$echoed" -gt 0
+check "phase 1: at most 1% lost" test $((sent - echoed)) -le $((sent / 100))
+
+# After the storm: matched untracked, unmatched tracked, in every pair.
+sysw $SYS/rules "$small" >/dev/null
+bad=0
+for i in $(seq $PAIRS); do
+	c=C$i s=S$i
+	ct_flush "${!c}"; ct_flush "${!s}"
+	talk "${!c}" udp 10.0.1.2 5353 -n 2 >/dev/null && talk "${!c}" udp fd00:1::2 6000 -n 1 >/dev/null || bad=$((bad + 1))
+	[ "$(ct_count "${!s}" -p udp --dport 5353)" = 0 ] || bad=$((bad + 1))
+	[ "$(ct_count "${!s}" -p udp --dport 6000)" = 1 ] || bad=$((bad + 1))
+done
+check_eq "after the storm: every pair untracks matched and tracks unmatched flows" 0 $bad
+
+# Phase 2: rmmod/insmod cycles under traffic.
+flood_all 60 p2
+sleep 3
+cyc=0
+for i in $(seq $CYCLES); do
+	unload && load 'rules="udp dport 5353; tcp dport 8080"' && cyc=$((cyc + 1))
+	sleep 0.5
+done
+wait
+check_eq "$CYCLES rmmod/insmod cycles under traffic" $CYCLES $cyc
+read -r sent echoed < <(flood_result p2)
+echo "# phase 2: sent $sent, echoed $echoed"
+check "phase 2: traffic flowed" test "$echoed" -gt 0
+check "phase 2: at most 1% lost" test $((sent - echoed)) -le $((sent / 100))
+check "rmmod" unload
+rm -f /tmp/replaces-$$ /tmp/churn-$$
+done_testing

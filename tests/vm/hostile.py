@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Hostile packets for ctskip's hook, from raw sockets (IPv4 with IP_HDRINCL,
+IPv6 with IPPROTO_RAW) or, for what a raw socket refuses, a packet socket on
+the wire. Each kind is sent N times to DST and its expected effect (rule
+set: udp dport 5555) printed, for the sender's LOCAL_OUT and the receiver's
+PRE_ROUTING (neither netns runs conntrack, so nothing is reassembled):
+
+  hostile.py KIND DST SRC N [DEV DSTMAC]  ->  "untracked U unparsed P wire W"
+
+W=1: the packet went out on the wire (no LOCAL_OUT) and the receiver's IP
+layer drops it before PRE_ROUTING, so neither side counts anything.
+
+Kinds (IPv4): v4-badihl-wire, v4-short-wire, v4-options, v4-truncated-udp,
+v4-zero-frag, v4-overlap-frags, v4-first-frag; (IPv6): v6-long-chain,
+v6-truncated-chain, v6-later-frag, v6-zero-payload,
+v6-first-frag.
+"""
+import socket
+import struct
+import sys
+
+kind, dst, src, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+UDP = struct.pack("!HHHH", 40000, 5555, 8 + 4, 0) + b"data"
+
+
+def v4(payload, frag=0, ihl=5, proto=17, opts=b""):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 0, 777, frag, 64, proto, 0,
+                      socket.inet_aton(src), socket.inet_aton(dst)) + opts
+    return hdr + payload
+
+
+def v6(nexthdr, body):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(body), nexthdr, 64,
+                       socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + body
+
+
+def dstopts(nexthdr, length=0):
+    # A destination options header of (length + 1) * 8 bytes, PadN filled.
+    size = (length + 1) * 8
+    return bytes([nexthdr, length, 1, size - 4]) + bytes(size - 4)
+
+
+def frag6(nexthdr, offset, more):
+    return struct.pack("!BBHI", nexthdr, 0, (offset << 3) | (1 if more else 0), 4242)
+
+
+packets = []  # (bytes, untracked, unparsed) per send
+wire = kind.endswith("-wire")
+if kind == "v4-badihl-wire":
+    packets = [(v4(b"", ihl=3)[:20] + UDP, 0, 0)]
+elif kind == "v4-short-wire":
+    packets = [(v4(UDP)[:14], 0, 0)]  # shorter than an IPv4 header
+elif kind == "v4-options":
+    # IHL 6: four bytes of options (NOP, NOP, NOP, EOL) before UDP: matched.
+    packets = [(v4(UDP, ihl=6, opts=b"\x01\x01\x01\x00"), 1, 0)]
+elif kind == "v4-truncated-udp":
+    packets = [(v4(UDP[:3]), 0, 1)]
+elif kind == "v4-zero-frag":
+    packets = [(v4(b"", frag=4), 0, 1)]  # offset 32 bytes, no data
+elif kind == "v4-overlap-frags":
+    # First fragment with the UDP header (matched), then one overlapping it.
+    packets = [(v4(UDP + b"x" * 12, frag=0x2000), 1, 0), (v4(b"y" * 16, frag=0x2001), 0, 1)]
+elif kind == "v4-first-frag":
+    packets = [(v4(UDP + b"x" * 12, frag=0x2000), 1, 0)]
+elif kind == "v6-long-chain":
+    # 30 destination options headers, then UDP: must still match.
+    body = UDP
+    nh = 17
+    for _ in range(30):
+        body = dstopts(nh) + body
+        nh = 60
+    packets = [(v6(nh, body), 1, 0)]
+elif kind == "v6-truncated-chain":
+    # A header claiming 64 bytes, but the packet ends first.
+    packets = [(v6(60, dstopts(17, 7)[:16]), 0, 1)]
+elif kind == "v6-later-frag":
+    packets = [(v6(44, frag6(17, 8, False) + b"z" * 16), 0, 1)]
+elif kind == "v6-zero-payload":
+    packets = [(v6(17, b""), 0, 1)]
+elif kind == "v6-first-frag":
+    packets = [(v6(44, frag6(17, 0, True) + UDP + b"w" * 4), 1, 0)]
+else:
+    sys.exit(f"unknown kind {kind}")
+
+fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+if wire:
+    dev, mac = sys.argv[5], bytes.fromhex(sys.argv[6].replace(":", ""))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((dev, 0))
+    eth = mac + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00"
+else:
+    s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    if fam == socket.AF_INET:
+        s.setsockopt(socket.SOL_IP, 22, 1)  # IP_NODEFRAG
+untracked = unparsed = 0
+for _ in range(n):
+    for pkt, u, p in packets:
+        if wire:
+            s.send(eth + pkt)
+        else:
+            s.sendto(pkt, (dst, 0))
+        untracked += u
+        unparsed += p
+print(f"untracked {untracked} unparsed {unparsed} wire {int(wire)}")
