@@ -232,10 +232,9 @@ pub(crate) fn copy_window(src: &[u8], off: usize, out: &mut [u8]) -> usize {
 }
 
 /// `PACKETS BYTES RULE` per active rule: the text of `hits`.
-pub(crate) fn render_hits() -> Result<KVVec<u8>> {
-    let lock = Locked::new();
+pub(crate) fn render_hits(lock: &Locked) -> Result<KVVec<u8>> {
     let set = lock.set();
-    // SAFETY: `base` is only touched with the writers' lock held.
+    // SAFETY: `base` is only touched with the writers' lock held (`lock`).
     let base = unsafe { &*set.base.get() };
     let mut t = TextBuf(KVVec::new());
     for (i, r) in set.rules.iter().enumerate() {

@@ -105,15 +105,13 @@ unsafe extern "C" fn hits_read(
 ) -> isize {
     from_result(|| {
         let off = off.max(0) as usize;
-        let fresh = ruleset::render_hits()?;
-        let _lock = Locked::new();
+        let lock = Locked::new();
         // SAFETY: `HITS_SNAPSHOT` is only used with the writers' lock held.
         let snap = unsafe { &mut *addr_of_mut!(HITS_SNAPSHOT) };
         // A read from the start (or by another file) takes a new snapshot;
         // later reads of the same file continue the one they started.
-        match snap {
-            Some(s) if off != 0 && s.file == file => drop(fresh),
-            _ => *snap = Some(HitsSnapshot { file, text: fresh }),
+        if !matches!(snap, Some(s) if off != 0 && s.file == file) {
+            *snap = Some(HitsSnapshot { file, text: ruleset::render_hits(&lock)? });
         }
         let text = &snap.as_ref().map_or(&[][..], |s| &s.text[..]);
         // SAFETY: sysfs hands us a writable buffer of `count` bytes.

@@ -19,6 +19,12 @@
 //! stops when no remaining table can hold an earlier rule than the best match
 //! so far: the result is always the earliest matching rule.
 //!
+//! Before a table is probed, one bit of its prefilter is tested: a 64K-bit
+//! bitmap over one cheap and selective field of its keys (the exact
+//! destination or source port, a 16-bit fold of a masked address, or the
+//! protocol). A clear bit skips the table without masking, hashing or
+//! comparing; the bitmap is a superset test, so it never changes a result.
+//!
 //! The structure is immutable once built: the datapath reads it without locks
 //! while a writer builds its replacement.
 
@@ -134,10 +140,81 @@ impl Variant {
     }
 }
 
+/// The field a table's prefilter looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    Dport,
+    Sport,
+    Saddr,
+    Daddr,
+    Proto,
+    None,
+}
+
+/// Bits per prefilter bitmap (indexed by a 16-bit value).
+const FILTER_BITS: usize = 1 << 16;
+const FILTER_WORDS: usize = FILTER_BITS / 64;
+
+/// A 16-bit fold of an address (IPv4 in the low 32 bits).
+#[inline]
+fn fold16(a: u128) -> u32 {
+    let x = (a as u64) ^ ((a >> 64) as u64);
+    let x = x ^ (x >> 32);
+    ((x ^ (x >> 16)) & 0xffff) as u32
+}
+
+impl Filter {
+    /// The most selective cheap field of a mask.
+    fn of(m: &Mask) -> Filter {
+        if m.dport == PORT_EXACT {
+            Filter::Dport
+        } else if m.sport == PORT_EXACT {
+            Filter::Sport
+        } else if m.slen >= 8 {
+            Filter::Saddr
+        } else if m.dlen >= 8 {
+            Filter::Daddr
+        } else if m.proto {
+            Filter::Proto
+        } else {
+            Filter::None
+        }
+    }
+
+    /// The filter's index for a masked key.
+    #[inline]
+    fn index(self, k: &MKey) -> u32 {
+        match self {
+            Filter::Dport => u32::from(k.dport),
+            Filter::Sport => u32::from(k.sport),
+            Filter::Saddr => fold16(k.saddr),
+            Filter::Daddr => fold16(k.daddr),
+            Filter::Proto => u32::from(k.proto),
+            Filter::None => 0,
+        }
+    }
+
+    /// The filter's index for a packet, without building its masked key.
+    #[inline]
+    fn packet_index(self, m: &Mask, k: &PacketKey) -> u32 {
+        match self {
+            Filter::Dport => u32::from(k.dport),
+            Filter::Sport => u32::from(k.sport),
+            Filter::Saddr => fold16(k.saddr & prefix_mask(k.v6, m.slen)),
+            Filter::Daddr => fold16(k.daddr & prefix_mask(k.v6, m.dlen)),
+            Filter::Proto => u32::from(k.proto),
+            Filter::None => 0,
+        }
+    }
+}
+
 /// One hash table: the variants of one mask.
 #[derive(Debug, Clone, Copy)]
 struct Table {
     mask: Mask,
+    filter: Filter,
+    /// Its prefilter: `bits[filter_off..filter_off + FILTER_WORDS]`.
+    filter_off: u32,
     /// Earliest rule in the table.
     min_rule: u32,
     /// Its slots: `slots[off..off + size]`, size a power of two.
@@ -188,6 +265,7 @@ pub struct Classifier<A: Alloc> {
     slots: A::Buf<Slot>,
     segs: A::Buf<Seg>,
     boxes: A::Buf<PortBox>,
+    bits: A::Buf<u64>,
     rules: usize,
     needs_ports: bool,
 }
@@ -226,6 +304,7 @@ impl<A: Alloc> Classifier<A> {
             slots: A::Buf::with_capacity(0)?,
             segs: A::Buf::with_capacity(0)?,
             boxes: A::Buf::with_capacity(0)?,
+            bits: A::Buf::with_capacity(0)?,
             rules: rules.len(),
             needs_ports: rules.iter().any(Rule::needs_ports),
         };
@@ -278,7 +357,25 @@ impl<A: Alloc> Classifier<A> {
         for _ in 0..size {
             self.slots.push(empty)?;
         }
-        self.tables.push(Table { mask, min_rule, off: off as u32, size_mask: (size - 1) as u32 })?;
+        let filter = Filter::of(&mask);
+        let filter_off = self.bits.len();
+        if filter != Filter::None {
+            for _ in 0..FILTER_WORDS {
+                self.bits.push(0)?;
+            }
+            for v in vars {
+                let i = filter.index(&v.key) as usize;
+                self.bits[filter_off + i / 64] |= 1 << (i % 64);
+            }
+        }
+        self.tables.push(Table {
+            mask,
+            filter,
+            filter_off: filter_off as u32,
+            min_rule,
+            off: off as u32,
+            size_mask: (size - 1) as u32,
+        })?;
 
         let mut k0 = 0;
         while k0 < vars.len() {
@@ -403,6 +500,12 @@ impl<A: Alloc> Classifier<A> {
             let m = &t.mask;
             if m.needs_ports() && !k.has_ports {
                 continue;
+            }
+            if t.filter != Filter::None {
+                let i = t.filter.packet_index(m, k) as usize;
+                if self.bits[t.filter_off as usize + i / 64] & (1 << (i % 64)) == 0 {
+                    continue;
+                }
             }
             let mk = MKey {
                 saddr: if m.slen != 0 { k.saddr & prefix_mask(k.v6, m.slen) } else { 0 },

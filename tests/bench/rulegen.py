@@ -1,37 +1,57 @@
 #!/usr/bin/env python3
-"""10,000 rules of mixed shapes for the benchmarks, in each tool's syntax:
-exact ports, port ranges, prefixes of several lengths, both families. The
-one that matches the benchmark's packets (udp dport 53) is not first.
+"""N rules of mixed shapes for the benchmarks (default 10,000), in each
+tool's syntax: exact ports, port ranges, address prefixes of several lengths,
+both families. The rule matching the benchmark's packets (udp dport 53) sits
+in the middle, not first.
 
   rulegen.py ctskip|nft|nftset|iptables [N]
 """
-import random
 import sys
 
 kind = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
-rnd = random.Random(7)
-rules = []  # (ctskip text, nft match, iptables match or None)
-for i in range(n - 1):
-    k = i % 5
-    if k == 0:
-        p = 1000 + i
-        rules.append((f"tcp dport {p}", f"tcp dport {p}", f"-p tcp --dport {p}"))
-    elif k == 1:
-        lo = 20000 + (i % 4000) * 10
-        rules.append((f"udp dport {lo}-{lo + 5}", f"udp dport {lo}-{lo + 5}", f"-p udp --dport {lo}:{lo + 5}"))
-    elif k == 2:
-        plen = rnd.choice([8, 16, 24, 32])
-        a = f"172.{16 + i % 16}.{(i // 16) % 256}.{i % 256}"
-        net = ".".join(str(int(o) & m) for o, m in zip(a.split("."), [(0xffffffff << (32 - plen) >> s) & 255 for s in (24, 16, 8, 0)]))
-        rules.append((f"ip saddr {net}/{plen}", f"ip saddr {net}/{plen}", f"-s {net}/{plen}"))
-    elif k == 3:
-        rules.append((f"ip6 udp daddr 2001:db8:{i:x}::/48 dport 4789", None, None))
-    else:
-        p = 30000 + i
-        rules.append((f"ip udp saddr 10.{i % 256}.0.0/16 sport {p}", f"ip saddr 10.{i % 256}.0.0/16 udp sport {p}",
-                      f"-s 10.{i % 256}.0.0/16 -p udp --sport {p}"))
-rules.insert(n // 2, ("udp dport 53", "udp dport 53", "-p udp --dport 53"))
+
+
+def shapes():
+    """(ctskip, nft match or None, iptables match or None), all distinct."""
+    i = 0
+    while True:
+        j = i // 6
+        k = i % 6
+        if k == 0:  # exact port
+            p = 1024 + j % 64000
+            proto = ["tcp", "sctp", "dccp"][j // 64000 % 3]
+            yield (f"{proto} dport {p}", f"{proto} dport {p}", f"-p {proto} --dport {p}" if proto == "tcp" else None)
+        elif k == 1:  # port range
+            lo = 1024 + j % 60000
+            yield (f"udp dport {lo}-{lo + 7}", f"udp dport {lo}-{lo + 7}", f"-p udp --dport {lo}:{lo + 7}")
+        elif k == 2:  # /32 and /24 IPv4 prefixes
+            if j % 2:
+                a = f"172.{16 + (j >> 16) % 16}.{(j >> 8) & 255}.{j & 255}"
+                yield (f"ip saddr {a}", f"ip saddr {a}", f"-s {a}")
+            else:
+                a = f"10.{(j >> 16) % 256}.{(j >> 8) & 255}.0/24" if j >> 16 else f"10.{(j >> 8) & 255}.{j & 255}.0/24"
+                yield (f"ip daddr {a}", f"ip daddr {a}", f"-d {a}")
+        elif k == 3:  # IPv6 prefix and port
+            yield (f"ip6 udp daddr 2001:db8:{j:x}::/48 dport 4789", None, None)
+        elif k == 4:  # source prefix and source port
+            p = 1024 + j % 64000
+            yield (f"ip udp saddr 10.{j // 64000 % 256}.0.0/16 sport {p}", f"ip saddr 10.{j // 64000 % 256}.0.0/16 udp sport {p}",
+                   f"-s 10.{j // 64000 % 256}.0.0/16 -p udp --sport {p}")
+        else:  # /8 and /16 prefixes with a protocol
+            a = f"{j % 200 + 1}.{j // 200 % 256}.0.0/16"
+            yield (f"ip tcp saddr {a} sport 1-1023", f"ip saddr {a} tcp sport 1-1023", f"-s {a} -p tcp --sport 1:1023")
+        i += 1
+
+
+rules, seen = [], set()
+for r in shapes():
+    if len(rules) == n - 1:
+        break
+    if r[0] not in seen:
+        seen.add(r[0])
+        rules.append(r)
+rules.insert(len(rules) // 2, ("udp dport 53", "udp dport 53", "-p udp --dport 53"))
 
 if kind == "ctskip":
     print("\n".join(r[0] for r in rules))
@@ -42,8 +62,8 @@ elif kind == "nft":
             print(f"  {r[1]} notrack")
     print(" }\n}")
 elif kind == "nftset":
-    ports = sorted({53} | {1000 + i for i in range(0, 50000, 5)})[: n]
-    print("table ip nraw {\n set ports { type inet_service; elements = { " + ", ".join(map(str, ports)) + " } }")
+    ports = [53] + [1024 + 5 * i for i in range(n - 1)]
+    print("table ip nraw {\n set ports { type inet_service; elements = { " + ", ".join(map(str, sorted(set(p % 65536 for p in ports)))) + " } }")
     print(" chain pre {\n  type filter hook prerouting priority -300;\n  udp dport @ports notrack\n }\n}")
 elif kind == "iptables":
     print("*raw")
