@@ -5,6 +5,7 @@
 #   make KDIR=/path      build against any Rust-enabled kernel build tree
 #   make check           host unit tests + in-guest tests on the debug kernel
 #   make demo            the main job: before/after demonstration in a VM
+#   make bench           benchmarks (release kernel): docs/bench/, docs/BENCHMARKS.md
 #   make clean
 
 KDIR ?= $(shell scripts/kernel-dir release)
@@ -34,4 +35,7 @@ check:
 demo:
 	scripts/demo
 
-.PHONY: all modules clean kernel check demo
+bench:
+	scripts/bench
+
+.PHONY: all modules clean kernel check demo bench

@@ -42,11 +42,22 @@ pub(crate) unsafe extern "C" fn ctskip_hook(
     bindings::NF_ACCEPT
 }
 
+/// Profiling by bisection (`make CTSKIP_BISECT=STAGE`, see
+/// docs/BENCHMARKS.md): stop after a stage of the packet's path. Compiled
+/// out of normal builds.
+macro_rules! bisect_stop {
+    ($stage:literal) => {
+        #[cfg(ctskip_bisect = $stage)]
+        return;
+    };
+}
+
 /// # Safety
 ///
 /// As for [`ctskip_hook`].
 #[inline]
 unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::nf_hook_state) {
+    bisect_stop!("entry");
     let stats = ns.stats();
     // SAFETY: `skb` is valid (caller).
     if unsafe { bindings::ctskip_skb_has_nfct(skb) } {
@@ -72,6 +83,7 @@ unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::
             return;
         }
     };
+    bisect_stop!("key");
     if set.uses_ifnames {
         // SAFETY: `in`/`out` are null or valid devices for the hook's call.
         unsafe {
@@ -82,11 +94,14 @@ unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::
             }
         }
     }
-    match set.classifier.lookup(&key) {
+    let found = set.classifier.lookup(&key);
+    bisect_stop!("lookup");
+    match found {
         Some(rule) => {
             // SAFETY: `skb` is valid and carries no conntrack state (checked
             // above); this is what the NOTRACK target does.
             unsafe { bindings::ctskip_skb_untrack(skb) };
+            bisect_stop!("untrack");
             // SAFETY: `skb` is valid.
             let len = u64::from(unsafe { bindings::ctskip_skb_len(skb) });
             let family = if v6 { Stat::UntrackedIpv6 } else { Stat::UntrackedIpv4 };

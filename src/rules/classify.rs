@@ -72,14 +72,19 @@ struct MKey {
 }
 
 impl MKey {
+    /// One multiply over an xor-fold of the fields. Keys come from the
+    /// administrator's rules, not from packets, and a collision only makes
+    /// a probe sequence longer, never a result wrong.
+    #[inline]
     fn hash(&self) -> u32 {
-        let mut h: u64 = u64::from(self.proto) | u64::from(self.sport) << 8 | u64::from(self.dport) << 24;
-        for v in [self.saddr, self.daddr, self.iif, self.oif] {
-            for w in [v as u64, (v >> 64) as u64] {
-                h = (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-            }
-        }
-        (h ^ (h >> 32)) as u32
+        let fold = |v: u128, r: u32| ((v as u64) ^ ((v >> 64) as u64).rotate_left(29)).rotate_left(r);
+        let h = fold(self.saddr, 0)
+            ^ fold(self.daddr, 17)
+            ^ fold(self.iif, 31)
+            ^ fold(self.oif, 47)
+            ^ (u64::from(self.proto) | u64::from(self.sport) << 8 | u64::from(self.dport) << 24);
+        let h = (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 32) as u32
     }
 }
 
@@ -145,6 +150,9 @@ impl Variant {
 enum Filter {
     Dport,
     Sport,
+    /// Ports covered by any of the table's destination (source) port ranges.
+    DportRange,
+    SportRange,
     Saddr,
     Daddr,
     Proto,
@@ -154,6 +162,20 @@ enum Filter {
 /// Bits per prefilter bitmap (indexed by a 16-bit value).
 const FILTER_BITS: usize = 1 << 16;
 const FILTER_WORDS: usize = FILTER_BITS / 64;
+
+/// Sets bits `lo..=hi` of a bitmap, a word at a time.
+fn set_bits(bits: &mut [u64], lo: usize, hi: usize) {
+    let mut i = lo;
+    while i <= hi {
+        if i % 64 == 0 && i + 63 <= hi {
+            bits[i / 64] = u64::MAX;
+            i += 64;
+        } else {
+            bits[i / 64] |= 1 << (i % 64);
+            i += 1;
+        }
+    }
+}
 
 /// A 16-bit fold of an address (IPv4 in the low 32 bits).
 #[inline]
@@ -170,6 +192,10 @@ impl Filter {
             Filter::Dport
         } else if m.sport == PORT_EXACT {
             Filter::Sport
+        } else if m.dport == PORT_RANGE {
+            Filter::DportRange
+        } else if m.sport == PORT_RANGE {
+            Filter::SportRange
         } else if m.slen >= 8 {
             Filter::Saddr
         } else if m.dlen >= 8 {
@@ -181,12 +207,14 @@ impl Filter {
         }
     }
 
-    /// The filter's index for a masked key.
+    /// The filter's index for a masked key (range filters set whole
+    /// ranges instead: see `add_table`).
     #[inline]
     fn index(self, k: &MKey) -> u32 {
         match self {
             Filter::Dport => u32::from(k.dport),
             Filter::Sport => u32::from(k.sport),
+            Filter::DportRange | Filter::SportRange => 0,
             Filter::Saddr => fold16(k.saddr),
             Filter::Daddr => fold16(k.daddr),
             Filter::Proto => u32::from(k.proto),
@@ -196,12 +224,12 @@ impl Filter {
 
     /// The filter's index for a packet, without building its masked key.
     #[inline]
-    fn packet_index(self, m: &Mask, k: &PacketKey) -> u32 {
+    fn packet_index(self, t: &Table, k: &PacketKey) -> u32 {
         match self {
-            Filter::Dport => u32::from(k.dport),
-            Filter::Sport => u32::from(k.sport),
-            Filter::Saddr => fold16(k.saddr & prefix_mask(k.v6, m.slen)),
-            Filter::Daddr => fold16(k.daddr & prefix_mask(k.v6, m.dlen)),
+            Filter::Dport | Filter::DportRange => u32::from(k.dport),
+            Filter::Sport | Filter::SportRange => u32::from(k.sport),
+            Filter::Saddr => fold16(k.saddr & t.smask),
+            Filter::Daddr => fold16(k.daddr & t.dmask),
             Filter::Proto => u32::from(k.proto),
             Filter::None => 0,
         }
@@ -212,6 +240,10 @@ impl Filter {
 #[derive(Debug, Clone, Copy)]
 struct Table {
     mask: Mask,
+    /// Address masks of the table's prefixes (for its family; zero when the
+    /// table names no address).
+    smask: u128,
+    dmask: u128,
     filter: Filter,
     /// Its prefilter: `bits[filter_off..filter_off + FILTER_WORDS]`.
     filter_off: u32,
@@ -256,8 +288,14 @@ struct PortBox {
     rule: u32,
 }
 
+/// Up to this many rules, a lookup scans them in order (cheaper than probing
+/// hash tables for tiny sets, and the same answer: the earliest match).
+pub const LINEAR_MAX: usize = 4;
+
 /// A compiled rule set.
 pub struct Classifier<A: Alloc> {
+    /// The rules themselves when there are at most [`LINEAR_MAX`].
+    linear: A::Buf<Rule>,
     tables: A::Buf<Table>,
     /// Tables that can match IPv4 (IPv6) packets, by earliest rule.
     order_v4: A::Buf<u32>,
@@ -285,8 +323,11 @@ impl<A: Alloc> Classifier<A> {
 
     /// Compiles `rules`; a lookup returns indices into this slice.
     pub fn build(rules: &[Rule]) -> Result<Self, NoMem> {
-        let mut vars = A::Buf::<Variant>::with_capacity(rules.len() * 2)?;
+        let mut vars = A::Buf::<Variant>::with_capacity(if rules.len() <= LINEAR_MAX { 0 } else { rules.len() * 2 })?;
         for (i, r) in rules.iter().enumerate() {
+            if rules.len() <= LINEAR_MAX {
+                continue;
+            }
             vars.push(Variant::new(r, i as u32))?;
             if !r.oneway {
                 let rev = r.reversed();
@@ -298,6 +339,7 @@ impl<A: Alloc> Classifier<A> {
         vars.sort_unstable_by(Variant::order);
 
         let mut c = Classifier {
+            linear: A::Buf::with_capacity(0)?,
             tables: A::Buf::with_capacity(0)?,
             order_v4: A::Buf::with_capacity(0)?,
             order_v6: A::Buf::with_capacity(0)?,
@@ -308,6 +350,11 @@ impl<A: Alloc> Classifier<A> {
             rules: rules.len(),
             needs_ports: rules.iter().any(Rule::needs_ports),
         };
+        if rules.len() <= LINEAR_MAX {
+            for r in rules {
+                Buf::push(&mut c.linear, *r)?;
+            }
+        }
         let mut scratch = Scratch::<A> {
             bounds: A::Buf::with_capacity(0)?,
             label: A::Buf::with_capacity(0)?,
@@ -363,13 +410,24 @@ impl<A: Alloc> Classifier<A> {
             for _ in 0..FILTER_WORDS {
                 self.bits.push(0)?;
             }
+            let bits = &mut self.bits[filter_off..filter_off + FILTER_WORDS];
             for v in vars {
-                let i = filter.index(&v.key) as usize;
-                self.bits[filter_off + i / 64] |= 1 << (i % 64);
+                let (lo, hi) = match filter {
+                    Filter::DportRange => (v.dport.lo as usize, v.dport.hi as usize),
+                    Filter::SportRange => (v.sport.lo as usize, v.sport.hi as usize),
+                    f => {
+                        let i = f.index(&v.key) as usize;
+                        (i, i)
+                    }
+                };
+                set_bits(bits, lo, hi);
             }
         }
+        let v6 = mask.fam == 6;
         self.tables.push(Table {
             mask,
+            smask: if mask.slen != 0 { prefix_mask(v6, mask.slen) } else { 0 },
+            dmask: if mask.dlen != 0 { prefix_mask(v6, mask.dlen) } else { 0 },
             filter,
             filter_off: filter_off as u32,
             min_rule,
@@ -483,13 +541,16 @@ impl<A: Alloc> Classifier<A> {
         self.needs_ports
     }
 
-    /// Number of hash tables (distinct rule shapes).
+    /// Number of hash tables (distinct rule shapes; 0 for a linear set).
     pub fn tables(&self) -> usize {
         self.tables.len()
     }
 
     /// The earliest rule matching `k` in either of its directions, if any.
     pub fn lookup(&self, k: &PacketKey) -> Option<u32> {
+        if !self.linear.is_empty() {
+            return self.linear.iter().position(|r| r.matches(k)).map(|i| i as u32);
+        }
         let order = if k.v6 { &self.order_v6 } else { &self.order_v4 };
         let mut best = NONE;
         for &ti in order.iter() {
@@ -502,14 +563,14 @@ impl<A: Alloc> Classifier<A> {
                 continue;
             }
             if t.filter != Filter::None {
-                let i = t.filter.packet_index(m, k) as usize;
+                let i = t.filter.packet_index(t, k) as usize;
                 if self.bits[t.filter_off as usize + i / 64] & (1 << (i % 64)) == 0 {
                     continue;
                 }
             }
             let mk = MKey {
-                saddr: if m.slen != 0 { k.saddr & prefix_mask(k.v6, m.slen) } else { 0 },
-                daddr: if m.dlen != 0 { k.daddr & prefix_mask(k.v6, m.dlen) } else { 0 },
+                saddr: k.saddr & t.smask,
+                daddr: k.daddr & t.dmask,
                 iif: if m.iif { k.iif.0 } else { 0 },
                 oif: if m.oif { k.oif.0 } else { 0 },
                 sport: if m.sport == PORT_EXACT { k.sport } else { 0 },

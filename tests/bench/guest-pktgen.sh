@@ -11,6 +11,7 @@ COUNT=${BENCH_COUNT:-200000}
 SLOW_COUNT=${BENCH_SLOW_COUNT:-3000}
 ONLY=${BENCH_ONLY:-}
 insmod "${PKTGEN_KO:?}" 2>/dev/null
+ip netns del R 2>/dev/null
 ip netns add R
 ip -n R link add v0 type veth peer name v1
 ip -n R addr add 10.9.0.1/24 dev v0
@@ -20,12 +21,12 @@ R() { ip netns exec R "$@"; }
 
 base_nft() { # the drop rule after conntrack; $1=ct: make conntrack active
 	R nft flush ruleset
-	R nft -f - <<-NFT
-	table ip bench {
-		chain drop { type filter hook prerouting priority -150; udp dport 53 counter drop; }
-		$( [ "$1" = ct ] && echo 'chain ctuse { type filter hook output priority 0; ct state established accept; }' )
-	}
-	NFT
+	{
+		printf 'table ip bench {\n chain sink {\n  type filter hook prerouting priority -150;\n  udp dport 53 counter drop\n }\n'
+		# A stateful rule elsewhere (output) makes conntrack active in R.
+		[ "$1" = ct ] && printf ' chain ctuse {\n  type filter hook output priority 0;\n  ct state established accept\n }\n'
+		printf '}\n'
+	} | R nft -f -
 }
 
 pg() { echo "$2" > /proc/net/pktgen/$1; }
@@ -60,36 +61,44 @@ measure E $COUNT; R nft delete table ip raw0
 # C: conntrack active, every packet a new flow.
 base_nft ct; measure C $COUNT
 # nft notrack: bare (every packet), N1, Nset, N10k.
-R nft -f - <<'NFT'
-table ip nraw { chain pre { type filter hook prerouting priority -300; notrack; } }
-NFT
+nraw() { # nraw STATEMENT: a raw-priority prerouting chain with one rule
+	printf 'table ip nraw {\n chain pre {\n  type filter hook prerouting priority -300;\n  %s\n }\n}\n' "$1" | R nft -f -
+}
+nraw "notrack"
 measure Nbare $COUNT; R nft delete table ip nraw
-R nft -f - <<'NFT'
-table ip nraw { chain pre { type filter hook prerouting priority -300; udp dport 53 notrack; } }
-NFT
+nraw "udp dport 53 notrack"
 measure N1 $COUNT; R nft delete table ip nraw
 if want Nset; then
 	rules10k nftset | R nft -f -; measure Nset $COUNT; R nft delete table ip nraw
 fi
 if want N10k; then
-	rules10k nft | R nft -f -; measure N10k $SLOW_COUNT; R nft delete table ip nraw
+	rules10k nft | R nft -f -
+	echo "# N10k: $(R nft list ruleset | grep -c notrack) nft rules"
+	measure N10k $SLOW_COUNT; R nft delete table inet nraw
 fi
 # iptables-legacy raw CT --notrack: I1, I10k.
 R iptables-legacy -t raw -A PREROUTING -p udp --dport 53 -j CT --notrack
 measure I1 $COUNT; R iptables-legacy -t raw -F
 if want I10k; then
-	rules10k iptables | R iptables-legacy-restore -n; measure I10k $SLOW_COUNT; R iptables-legacy -t raw -F
+	rules10k iptables | R iptables-legacy-restore -n
+	echo "# I10k: $(R iptables-legacy -t raw -S PREROUTING | grep -c CT) iptables rules (IPv4 ones)"
+	measure I10k $SLOW_COUNT; R iptables-legacy -t raw -F
 fi
-# ctskip: S1, S10k.
-insmod "$KO" 'rules="udp dport 53"'
+# ctskip: S0 (loaded, no rules), S1, S10k.
+insmod "$KO"
+measure S0 $COUNT
+echo "udp dport 53" > /sys/kernel/ctskip/rules
 measure S1 $COUNT
 if want S10k; then
 	rules10k ctskip > /tmp/s10k
-	python3 -c 'import os,sys; t=open("/tmp/s10k","rb").read().split(b"\n"); fd=os.open("/sys/kernel/ctskip/rules",os.O_WRONLY); os.write(fd,b"\n"); os.close(fd)
-for i in range(0,len(t),200):
-    fd=os.open("/sys/kernel/ctskip/add",os.O_WRONLY); os.write(fd,b"\n".join(t[i:i+200])); os.close(fd)'
+	python3 "$(dirname "$0")/load-rules.py" /tmp/s10k
 	echo "# S10k: $(wc -l < /sys/kernel/ctskip/rules) rules, match at line $(grep -n '^udp dport 53$' /sys/kernel/ctskip/rules | cut -d: -f1)"
 	measure S10k $COUNT
 fi
 echo "# untracked in R: $(R awk '$1=="untracked"{print $2}' /proc/net/ctskip)"
+# H1: the hook's own cost: ctskip with one rule, conntrack not active.
+echo "udp dport 53" > /sys/kernel/ctskip/rules
+base_nft noct
+measure H1 $COUNT
 rmmod ctskip
+ip netns del R

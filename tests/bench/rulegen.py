@@ -33,7 +33,7 @@ def shapes():
                 a = f"10.{(j >> 16) % 256}.{(j >> 8) & 255}.0/24" if j >> 16 else f"10.{(j >> 8) & 255}.{j & 255}.0/24"
                 yield (f"ip daddr {a}", f"ip daddr {a}", f"-d {a}")
         elif k == 3:  # IPv6 prefix and port
-            yield (f"ip6 udp daddr 2001:db8:{j:x}::/48 dport 4789", None, None)
+            yield (f"ip6 udp daddr 2001:db8:{j:x}::/48 dport 4789", f"ip6 daddr 2001:db8:{j:x}::/48 udp dport 4789", None)
         elif k == 4:  # source prefix and source port
             p = 1024 + j % 64000
             yield (f"ip udp saddr 10.{j // 64000 % 256}.0.0/16 sport {p}", f"ip saddr 10.{j // 64000 % 256}.0.0/16 udp sport {p}",
@@ -56,7 +56,9 @@ rules.insert(len(rules) // 2, ("udp dport 53", "udp dport 53", "-p udp --dport 5
 if kind == "ctskip":
     print("\n".join(r[0] for r in rules))
 elif kind == "nft":
-    print("table ip nraw {\n chain pre {\n  type filter hook prerouting priority -300;")
+    # inet: one table for both families, so all N rules are there (an IPv4
+    # packet skips the ip6 rules at their first match).
+    print("table inet nraw {\n chain pre {\n  type filter hook prerouting priority -300;")
     for r in rules:
         if r[1]:
             print(f"  {r[1]} notrack")
@@ -66,6 +68,8 @@ elif kind == "nftset":
     print("table ip nraw {\n set ports { type inet_service; elements = { " + ", ".join(map(str, sorted(set(p % 65536 for p in ports)))) + " } }")
     print(" chain pre {\n  type filter hook prerouting priority -300;\n  udp dport @ports notrack\n }\n}")
 elif kind == "iptables":
+    # IPv4 rules only: the IPv6 ones belong in ip6tables, which IPv4 packets
+    # never traverse.
     print("*raw")
     for r in rules:
         if r[2]:

@@ -204,6 +204,7 @@ fn ten_thousand_rules_few_tables() {
     let rules = parse(&text).unwrap();
     let c = Classifier::<Host>::build(&rules).unwrap();
     assert!(c.tables() <= 8, "{} tables", c.tables());
+    assert_eq!(Classifier::<Host>::build(&rules[..4]).unwrap().tables(), 0, "tiny sets scan linearly");
     let k = PacketKey { proto: 17, has_ports: true, sport: 5, dport: 1000 + 9996, ..Default::default() };
     assert_eq!(c.lookup(&k), Some(9996));
     assert_eq!(c.lookup(&k), reference(&rules, &k));
