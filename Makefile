@@ -6,6 +6,7 @@
 #   make check           host unit tests + in-guest tests on the debug kernel
 #   make demo            the main job: before/after demonstration in a VM
 #   make bench           benchmarks (release kernel): docs/bench/, docs/BENCHMARKS.md
+#   make install         modules_install into KDIR's module tree, then depmod
 #   make clean
 
 KDIR ?= $(shell scripts/kernel-dir release)
@@ -20,10 +21,14 @@ all: modules
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) modules
 
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) clean 2>/dev/null || true
 	rm -f src/bindings_generated.rs src/.bindings_generated.rs.cmd
-	rm -rf tests/host/target
+	rm -rf tests/host/target tests/host/fuzz/target out
 
 kernel:
 	scripts/build-kernel release
@@ -38,4 +43,4 @@ demo:
 bench:
 	scripts/bench
 
-.PHONY: all modules clean kernel check demo bench
+.PHONY: all modules install clean kernel check demo bench

@@ -108,9 +108,14 @@ def talk(a):
 
 
 def send(a):
-    s = connect(a, a.sport)
+    # Unconnected: with no listener, ICMP port unreachable would make a
+    # connected socket's next send fail.
+    fam = family(a.addr)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if a.sport:
+        s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", a.sport))
     for _ in range(a.n):
-        s.send(b"x" * a.size)
+        s.sendto(b"x" * a.size, (a.addr, a.port))
     s.close()
     return 0
 
