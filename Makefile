@@ -6,7 +6,7 @@
 #   make check           host unit tests + in-guest tests on the debug kernel
 #   make demo            the main job: before/after demonstration in a VM
 #   make bench           benchmarks (release kernel): docs/bench/, docs/BENCHMARKS.md
-#   make install         modules_install into KDIR's module tree, then depmod
+#   make install         modules_install into KDIR's module tree (and depmod)
 #   make clean
 
 KDIR ?= $(shell scripts/kernel-dir release)
@@ -21,9 +21,9 @@ all: modules
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) modules
 
+# Kbuild's modules_install runs depmod too (INSTALL_MOD_PATH for a staging root).
 install: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) modules_install
-	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) clean 2>/dev/null || true

@@ -50,11 +50,7 @@ flood_all 90 p1
 	echo done > /tmp/replaces-$$
 ) &
 (
-	for i in $(seq $CHURN); do
-		ns=cts-churn-$$-$i
-		ip netns add $ns && ip -n $ns link set lo up && ip netns exec $ns ping -c1 -W1 -q 127.0.0.1 >/dev/null
-		ip netns del $ns
-	done
+	python3 "$TESTS_DIR/netns-churn.py" $CHURN --expect-untracked -1 > /tmp/churn-out-$$
 	echo done > /tmp/churn-$$
 ) &
 (
@@ -66,6 +62,7 @@ flood_all 90 p1
 wait
 check "rule replaces finished" test -e /tmp/replaces-$$
 check "netns churn finished" test -e /tmp/churn-$$
+check_eq "netns churn: all $CHURN made" $CHURN "$(awk '{print $2}' /tmp/churn-out-$$)"
 read -r sent echoed < <(flood_result p1)
 echo "# phase 1: sent $sent, echoed $echoed"
 check "phase 1: traffic flowed" test "$echoed" -gt 0
@@ -98,5 +95,5 @@ echo "# phase 2: sent $sent, echoed $echoed"
 check "phase 2: traffic flowed" test "$echoed" -gt 0
 check "phase 2: at most 1% lost" test $((sent - echoed)) -le $((sent / 100))
 check "rmmod" unload
-rm -f /tmp/replaces-$$ /tmp/churn-$$
+rm -f /tmp/replaces-$$ /tmp/churn-$$ /tmp/churn-out-$$
 done_testing
