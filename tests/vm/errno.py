@@ -3,7 +3,13 @@
 
   errno.py write FILE        write stdin's bytes to FILE in one write(2)
   errno.py failwrite FILE    the same, with fault injection on for this task
-                             (/proc/self/make-it-fail)
+                             (/proc/self/make-it-fail) during the write only
+  errno.py failnetns         unshare(CLONE_NEWNET) with fault injection on
+                             for this task during the call only
+
+Fault injection is switched on and off through a descriptor opened
+beforehand, so nothing else (path lookups on the 9p root, exec, exit)
+runs with it: a failure there would break the guest's root filesystem.
   errno.py insmod KO [ARGS]  load KO with finit_module(2) and ARGS (one string)
 
 Prints OK or the errno's name (EINVAL, ENOENT, ...); exit status 0 either way.
@@ -19,17 +25,36 @@ def main():
     try:
         if cmd in ("write", "failwrite"):
             data = sys.stdin.buffer.read()
-            if cmd == "failwrite":
-                with open("/proc/self/make-it-fail", "w") as f:
-                    f.write("1")
             fd = os.open(sys.argv[2], os.O_WRONLY)
+            fail = os.open("/proc/self/make-it-fail", os.O_WRONLY) if cmd == "failwrite" else None
             try:
-                n = os.write(fd, data)
+                if fail is not None:
+                    os.write(fail, b"1")
+                try:
+                    n = os.write(fd, data)
+                finally:
+                    if fail is not None:
+                        os.write(fail, b"0")
                 if n != len(data):
                     print(f"SHORT {n}")
                     return 0
             finally:
                 os.close(fd)
+                if fail is not None:
+                    os.close(fail)
+        elif cmd == "failnetns":
+            libc = ctypes.CDLL(None, use_errno=True)
+            fail = os.open("/proc/self/make-it-fail", os.O_WRONLY)
+            os.write(fail, b"1")
+            r = libc.unshare(0x40000000)  # CLONE_NEWNET
+            err = ctypes.get_errno()
+            os.write(fail, b"0")
+            os.close(fail)
+            if r != 0:
+                raise OSError(err, "unshare")
+            # This process's new netns must work: its counters file is there.
+            with open("/proc/self/net/ctskip") as f:
+                f.read()
         elif cmd == "insmod":
             libc = ctypes.CDLL(None, use_errno=True)
             fd = os.open(sys.argv[2], os.O_RDONLY)
