@@ -1,6 +1,6 @@
 #!/bin/bash
 # Concurrency stress: at once, traffic in 20 netns over IPv4 and IPv6, a loop
-# replacing the rule set (small and large sets), a loop creating and deleting
+# replacing the rule set (small sets, and every tenth a 1,000-rule set), a loop creating and deleting
 # netns, readers of /proc/net/ctskip and hits. Then rmmod/insmod cycles under
 # traffic. No kernel report (the VM runner checks), traffic keeps flowing,
 # matched flows stay untracked and unmatched ones tracked.
@@ -17,15 +17,22 @@ for i in $(seq $PAIRS); do
 	serve "${!s}" udp fd00:1::2 6000
 done
 small="udp dport 5353\ntcp dport 8080"
-large=$(python3 -c 'import random; r=[f"udp dport {n}" for n in range(10000, 12000)]+[f"ip saddr 10.{n}.0.0/16" for n in range(200)]+[f"ip6 tcp daddr 2001:db8:{n:x}::/48 dport 1-1024" for n in range(300)]; random.seed(1); random.shuffle(r); print(";".join(["udp dport 5353", "tcp dport 8080"] + r))')
+printf "$small\n" > /tmp/small-$$
+# A large set (1,000 rules of mixed shapes), the matched rules first.
+python3 -c 'import random; r=[f"udp dport {n}" for n in range(10000, 10700)]+[f"ip saddr 10.{n}.0.0/16" for n in range(150)]+[f"ip6 tcp daddr 2001:db8:{n:x}::/48 dport 1-1024" for n in range(148)]; random.seed(1); random.shuffle(r); print("\n".join(["udp dport 5353", "tcp dport 8080"] + r))' > /tmp/large-$$
 
+FLOODS=()
 flood_all() { # flood_all SECONDS TAG: matched and unmatched traffic in every pair
 	local i c
+	FLOODS=()
 	for i in $(seq $PAIRS); do
 		c=C$i
 		ip netns exec "${!c}" $TRAFFIC flood udp 10.0.1.2 5353 --seconds $1 > /tmp/fl-$2-u4-$i-$$ &
+		FLOODS+=($!)
 		ip netns exec "${!c}" $TRAFFIC flood tcp fd00:1::2 8080 --seconds $1 > /tmp/fl-$2-t6-$i-$$ &
+		FLOODS+=($!)
 		ip netns exec "${!c}" $TRAFFIC flood udp fd00:1::2 6000 --seconds $1 > /tmp/fl-$2-u6-$i-$$ &
+		FLOODS+=($!)
 	done
 }
 flood_result() { # flood_result TAG: "sent echoed" summed
@@ -36,31 +43,27 @@ flood_result() { # flood_result TAG: "sent echoed" summed
 # Phase 1: everything at once.
 flood_all 90 p1
 (
-	for i in $(seq $REPLACES); do
-		# A large set: a replace with its first 200 rules, then adds (each
-		# write under a page). The matched rules come first, so they stay
-		# active throughout.
-		if [ $((i % 10)) = 0 ]; then
-			printf '%s' "$large" | tr ';' '\n' | head -200 | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
-			printf '%s' "$large" | tr ';' '\n' | tail -n +201 | split -l 200 --filter="python3 $TESTS_DIR/errno.py write $SYS/add >/dev/null"
-		else
-			printf "$small" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
-		fi
-	done
+	python3 "$TESTS_DIR/replace-loop.py" $REPLACES /tmp/small-$$ /tmp/large-$$ > /tmp/replace-out-$$
 	echo done > /tmp/replaces-$$
 ) &
+workers=($!)
 (
 	python3 "$TESTS_DIR/netns-churn.py" $CHURN --expect-untracked -1 > /tmp/churn-out-$$
 	echo done > /tmp/churn-$$
 ) &
+workers+=($!)
 (
 	while [ ! -e /tmp/churn-$$ ] || [ ! -e /tmp/replaces-$$ ]; do
 		for i in 1 5 10; do c=C$i; ip netns exec "${!c}" cat /proc/net/ctskip >/dev/null; done
 		cat $SYS/hits > /dev/null
 	done
 ) &
-wait
+workers+=($!)
+# Only what this phase started: the echo servers run until cleanup.
+wait "${workers[@]}" "${FLOODS[@]}"
 check "rule replaces finished" test -e /tmp/replaces-$$
+cat /tmp/replace-out-$$
+check_eq "every replace succeeded ($((REPLACES / 10)) of them large sets)" "replaces $REPLACES errors 0 large $((REPLACES / 10))" "$(tail -1 /tmp/replace-out-$$)"
 check "netns churn finished" test -e /tmp/churn-$$
 check_eq "netns churn: all $CHURN made" $CHURN "$(awk '{print $2}' /tmp/churn-out-$$)"
 read -r sent echoed < <(flood_result p1)
@@ -88,12 +91,12 @@ for i in $(seq $CYCLES); do
 	unload && load 'rules="udp dport 5353; tcp dport 8080"' && cyc=$((cyc + 1))
 	sleep 0.5
 done
-wait
+wait "${FLOODS[@]}"
 check_eq "$CYCLES rmmod/insmod cycles under traffic" $CYCLES $cyc
 read -r sent echoed < <(flood_result p2)
 echo "# phase 2: sent $sent, echoed $echoed"
 check "phase 2: traffic flowed" test "$echoed" -gt 0
 check "phase 2: at most 1% lost" test $((sent - echoed)) -le $((sent / 100))
 check "rmmod" unload
-rm -f /tmp/replaces-$$ /tmp/churn-$$ /tmp/churn-out-$$
+rm -f /tmp/replaces-$$ /tmp/churn-$$ /tmp/churn-out-$$ /tmp/replace-out-$$ /tmp/small-$$ /tmp/large-$$
 done_testing
