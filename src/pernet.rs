@@ -59,46 +59,61 @@ pub(crate) unsafe fn state(net: *const bindings::net) -> *mut NetState {
 
 unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
     from_result(|| {
-        // SAFETY: the pernet core calls init with our data allocated.
-        let ns = unsafe { state(net) };
-        let stats = KBox::new(PerCpu::new(STAT_NAMES.len() as u32)?, GFP_KERNEL)?;
-        // SAFETY: `ns` is our zeroed pernet data, not yet visible to anyone.
-        unsafe { (*ns).stats = KBox::into_raw(stats) };
-        let hooks = [
-            (bindings::NFPROTO_IPV4, bindings::NF_INET_PRE_ROUTING),
-            (bindings::NFPROTO_IPV4, bindings::NF_INET_LOCAL_OUT),
-            (bindings::NFPROTO_IPV6, bindings::NF_INET_PRE_ROUTING),
-            (bindings::NFPROTO_IPV6, bindings::NF_INET_LOCAL_OUT),
-        ];
-        for (i, (pf, hooknum)) in hooks.into_iter().enumerate() {
-            // SAFETY: as above; the ops live in `ns` until `exit`.
-            let ops = unsafe { &mut (*ns).ops[i] };
-            ops.hook = Some(ctskip_hook);
-            ops.pf = pf as u8;
-            ops.hooknum = hooknum;
-            // SAFETY: written once at load, before registration.
-            ops.priority = unsafe { PRIORITY };
-            ops.priv_ = ns.cast();
-        }
-        // The proc file first: once the hooks are registered nothing fails.
-        // SAFETY: `net` is live; on error nothing was registered yet.
-        if let Err(e) = unsafe { procfs::create(net) } {
-            // SAFETY: allocated above, never shared.
-            drop(unsafe { KBox::from_raw((*ns).stats) });
-            return Err(e);
-        }
-        // SAFETY: `ops` are filled and live until `pre_exit` unregisters them.
-        let r = to_result(unsafe { bindings::nf_register_net_hooks(net, (*ns).ops.as_ptr(), NHOOKS as c_uint) });
-        if let Err(e) = r {
-            // SAFETY: created above; no hook uses the counters.
-            unsafe {
-                procfs::remove(net);
-                drop(KBox::from_raw((*ns).stats));
-            }
-            return Err(e);
-        }
+        // SAFETY: called by the pernet core for a netns being set up.
+        unsafe { setup(net) }.inspect_err(|e| {
+            // The netns creation fails with this error: say it was ctskip's.
+            pr_warn!("netns setup failed: {:?}\n", e);
+        })?;
         Ok(0)
     })
+}
+
+/// Sets up ctskip in a new netns: counters, proc file, then the hooks. On
+/// error nothing of it is left behind.
+///
+/// # Safety
+///
+/// Only from the pernet `init` callback, for the netns it names.
+unsafe fn setup(net: *mut bindings::net) -> Result {
+    // SAFETY: the pernet core calls init with our data allocated.
+    let ns = unsafe { state(net) };
+    let stats = KBox::new(PerCpu::new(STAT_NAMES.len() as u32)?, GFP_KERNEL)?;
+    // SAFETY: `ns` is our zeroed pernet data, not yet visible to anyone.
+    unsafe { (*ns).stats = KBox::into_raw(stats) };
+    let hooks = [
+        (bindings::NFPROTO_IPV4, bindings::NF_INET_PRE_ROUTING),
+        (bindings::NFPROTO_IPV4, bindings::NF_INET_LOCAL_OUT),
+        (bindings::NFPROTO_IPV6, bindings::NF_INET_PRE_ROUTING),
+        (bindings::NFPROTO_IPV6, bindings::NF_INET_LOCAL_OUT),
+    ];
+    for (i, (pf, hooknum)) in hooks.into_iter().enumerate() {
+        // SAFETY: as above; the ops live in `ns` until `exit`.
+        let ops = unsafe { &mut (*ns).ops[i] };
+        ops.hook = Some(ctskip_hook);
+        ops.pf = pf as u8;
+        ops.hooknum = hooknum;
+        // SAFETY: written once at load, before registration.
+        ops.priority = unsafe { PRIORITY };
+        ops.priv_ = ns.cast();
+    }
+    // The proc file first: once the hooks are registered nothing fails.
+    // SAFETY: `net` is live; on error nothing was registered yet.
+    if let Err(e) = unsafe { procfs::create(net) } {
+        // SAFETY: allocated above, never shared.
+        drop(unsafe { KBox::from_raw((*ns).stats) });
+        return Err(e);
+    }
+    // SAFETY: `ops` are filled and live until `pre_exit` unregisters them.
+    let r = to_result(unsafe { bindings::nf_register_net_hooks(net, (*ns).ops.as_ptr(), NHOOKS as c_uint) });
+    if let Err(e) = r {
+        // SAFETY: created above; no hook uses the counters.
+        unsafe {
+            procfs::remove(net);
+            drop(KBox::from_raw((*ns).stats));
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 unsafe extern "C" fn net_pre_exit(net: *mut bindings::net) {

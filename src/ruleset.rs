@@ -169,6 +169,8 @@ pub(crate) enum Op {
     Replace,
     Add,
     Del,
+    /// A replace by the staged text (large, so errors name the line).
+    Commit,
 }
 
 impl Op {
@@ -178,6 +180,7 @@ impl Op {
             Op::Replace => "rules",
             Op::Add => "add",
             Op::Del => "del",
+            Op::Commit => "commit",
         }
     }
 }
@@ -186,13 +189,22 @@ impl Op {
 /// and one log line saying what was wrong. `what` names the source.
 pub(crate) fn apply(op: Op, what: &str, text: &[u8]) -> Result {
     let lock = Locked::new();
+    apply_locked(&lock, op, what, text)
+}
+
+/// [`apply`] for a caller that holds the writers' lock.
+pub(crate) fn apply_locked(lock: &Locked, op: Op, what: &str, text: &[u8]) -> Result {
     let old = &lock.set().rules;
     let planned = match op {
-        Op::Replace => plan_replace::<KAlloc>(old, text),
+        Op::Replace | Op::Commit => plan_replace::<KAlloc>(old, text),
         Op::Add => plan_add::<KAlloc>(old, text),
         Op::Del => plan_del::<KAlloc>(old, text),
     };
     let planned = planned.map_err(|e| match e {
+        SetError::Parse(p) if matches!(op, Op::Commit) => {
+            pr_err!("{}: {}\n", what, p.with_line());
+            EINVAL
+        }
         SetError::Parse(p) => {
             pr_err!("{}: {}\n", what, p);
             EINVAL
@@ -211,7 +223,7 @@ pub(crate) fn apply(op: Op, what: &str, text: &[u8]) -> Result {
         }
     })?;
     let new = RuleSet::build(&planned).inspect_err(|_| pr_err!("{}: out of memory\n", what))?;
-    publish(&lock, new, &planned);
+    publish(lock, new, &planned);
     Ok(())
 }
 

@@ -7,12 +7,15 @@
 //! - `add`, `del` (0200): add or remove the rules of the written text.
 //! - `enabled` (0644): `1` or `0`.
 //! - `hits` (0444): `PACKETS BYTES RULE` per active rule.
+//! - `stage` (0200): a new set of any size, written in as many pieces as the
+//!   kernel cares to hand over; `commit` (0200): `1` replaces the active set
+//!   with the staged text, all or nothing, `0` discards it.
 //!
 //! `rules` and `hits` are binary attributes so that sets larger than a page
-//! read in full; a write is always one complete text of less than a page
-//! (a longer one is refused with E2BIG before anything is applied, since the
-//! kernel would hand it over in pieces). Writers need CAP_NET_ADMIN in the
-//! initial user namespace.
+//! read in full; a write to `rules`, `add`, `del` is always one complete text
+//! of less than a page (a longer one is refused with E2BIG before anything is
+//! applied, since the kernel would hand it over in pieces): larger sets go
+//! through `stage`. Writers need CAP_NET_ADMIN in the initial user namespace.
 
 use core::ptr::{addr_of_mut, null_mut};
 
@@ -30,13 +33,19 @@ type Kobj = bindings::kobject;
 type KAttr = bindings::kobj_attribute;
 type BinAttr = bindings::bin_attribute;
 
-/// Checks the writer's privilege and the write's size (one log line on error).
-fn check_write(file: &str, count: usize) -> Result {
+/// Checks the writer's privilege (one log line on error).
+fn check_cap(file: &str) -> Result {
     // SAFETY: capable() only inspects the current task's credentials.
     if !unsafe { bindings::capable(bindings::CAP_NET_ADMIN as i32) } {
         pr_err!("{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n", file);
         return Err(EPERM);
     }
+    Ok(())
+}
+
+/// Checks the writer's privilege and the write's size (one log line on error).
+fn check_write(file: &str, count: usize) -> Result {
+    check_cap(file)?;
     if count >= PAGE_SIZE {
         pr_err!("{}: write of {} bytes is too large (at most {}; use several add writes)\n", file, count, PAGE_SIZE - 1);
         return Err(E2BIG);
@@ -120,6 +129,92 @@ unsafe extern "C" fn hits_read(
     })
 }
 
+/// The most a staged text may hold: 65,536 rules of up to about 250 bytes.
+const STAGE_MAX: usize = 16 << 20;
+
+/// A staged rule text, written to `stage` by one open file.
+struct Stage {
+    file: *mut bindings::file,
+    text: KVVec<u8>,
+}
+
+/// Guarded by the writers' lock.
+static mut STAGE: Option<Stage> = None;
+
+/// Appends one piece to the staged text. A write at offset 0 starts a new
+/// text (discarding an uncommitted one); later pieces must continue it from
+/// the same open file. Any error discards the staged text, so that a commit
+/// never applies part of one.
+fn stage_write(file: *mut bindings::file, off: bindings::loff_t, data: &[u8]) -> Result<isize> {
+    check_cap("stage")?;
+    let _lock = Locked::new();
+    // SAFETY: `STAGE` is only used with the writers' lock held.
+    let stage = unsafe { &mut *addr_of_mut!(STAGE) };
+    let off = off.max(0) as usize;
+    if off == 0 {
+        *stage = Some(Stage { file, text: KVVec::new() });
+    }
+    let Some(st) = stage.as_mut() else {
+        pr_err!("stage: write at offset {} but nothing is being staged (start at offset 0)\n", off);
+        return Err(EINVAL);
+    };
+    if st.file != file {
+        pr_err!("stage: another writer is staging (one at a time)\n");
+        return Err(EBUSY);
+    }
+    let r = if off != st.text.len() {
+        pr_err!("stage: write at offset {} does not continue the staged text of {} bytes\n", off, st.text.len());
+        Err(EINVAL)
+    } else if st.text.len() + data.len() > STAGE_MAX {
+        pr_err!("stage: staged text would exceed {} bytes\n", STAGE_MAX);
+        Err(EFBIG)
+    } else {
+        st.text.extend_from_slice(data, GFP_KERNEL).inspect_err(|_| pr_err!("stage: out of memory\n")).map_err(Error::from)
+    };
+    if r.is_err() {
+        *stage = None;
+    }
+    r.map(|_| data.len() as isize)
+}
+
+unsafe extern "C" fn stage_write_cb(
+    file: *mut bindings::file,
+    _k: *mut Kobj,
+    _a: *mut BinAttr,
+    buf: *mut c_char,
+    off: bindings::loff_t,
+    count: usize,
+) -> isize {
+    // SAFETY: sysfs hands us `count` bytes at `buf` for this call.
+    from_result(|| stage_write(file, off, unsafe { written(buf, count) }))
+}
+
+unsafe extern "C" fn commit_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
+    from_result(|| {
+        check_write("commit", count)?;
+        // SAFETY: sysfs hands us `count` bytes at `buf`.
+        let commit = match unsafe { written(buf, count) } {
+            b"1" | b"1\n" => true,
+            b"0" | b"0\n" => false,
+            other => {
+                pr_err!("commit: invalid value \"{}\" (write 1 to commit, 0 to discard)\n", crate::rules::print::Escaped(other, 40));
+                return Err(EINVAL);
+            }
+        };
+        let lock = Locked::new();
+        // SAFETY: `STAGE` is only used with the writers' lock held.
+        let staged = unsafe { (*addr_of_mut!(STAGE)).take() };
+        if commit {
+            let Some(st) = staged else {
+                pr_err!("commit: nothing staged\n");
+                return Err(Error::from_errno(-(bindings::ENODATA as i32)));
+            };
+            ruleset::apply_locked(&lock, Op::Commit, "commit", &st.text)?;
+        }
+        Ok(count as isize)
+    })
+}
+
 unsafe extern "C" fn add_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
     from_result(|| write_rules(Op::Add, buf, count))
 }
@@ -177,12 +272,19 @@ const fn kattr(name: &'static core::ffi::CStr, mode: u16, show: Option<Show>, st
 static mut ADD: KAttr = kattr(c"add", 0o200, None, Some(add_store));
 static mut DEL: KAttr = kattr(c"del", 0o200, None, Some(del_store));
 static mut ENABLED: KAttr = kattr(c"enabled", 0o644, Some(enabled_show), Some(enabled_store));
+static mut COMMIT: KAttr = kattr(c"commit", 0o200, None, Some(commit_store));
 
 static mut RULES: BinAttr = BinAttr {
     attr: attr(c"rules", 0o644),
     read: Some(rules_read),
     write: Some(rules_write),
     // SAFETY: all-zero is valid for the rest (size 0: no size limit).
+    ..unsafe { core::mem::zeroed() }
+};
+static mut STAGE_ATTR: BinAttr = BinAttr {
+    attr: attr(c"stage", 0o200),
+    write: Some(stage_write_cb),
+    // SAFETY: as for `RULES`.
     ..unsafe { core::mem::zeroed() }
 };
 static mut HITS: BinAttr = BinAttr {
@@ -193,9 +295,10 @@ static mut HITS: BinAttr = BinAttr {
 };
 
 // SAFETY: only the addresses of fields of statics are taken, no references.
-static mut ATTRS: [*mut bindings::attribute; 4] =
-    unsafe { [addr_of_mut!(ADD.attr), addr_of_mut!(DEL.attr), addr_of_mut!(ENABLED.attr), null_mut()] };
-static mut BIN_ATTRS: [*mut BinAttr; 3] = [addr_of_mut!(RULES), addr_of_mut!(HITS), null_mut()];
+static mut ATTRS: [*mut bindings::attribute; 5] = unsafe {
+    [addr_of_mut!(ADD.attr), addr_of_mut!(DEL.attr), addr_of_mut!(ENABLED.attr), addr_of_mut!(COMMIT.attr), null_mut()]
+};
+static mut BIN_ATTRS: [*mut BinAttr; 4] = [addr_of_mut!(RULES), addr_of_mut!(HITS), addr_of_mut!(STAGE_ATTR), null_mut()];
 static mut GROUP: bindings::attribute_group = bindings::attribute_group {
     attrs: addr_of_mut!(ATTRS).cast(),
     bin_attrs: addr_of_mut!(BIN_ATTRS).cast(),
@@ -242,8 +345,12 @@ impl Drop for Sysfs {
             bindings::kobject_put(self.kobj);
         }
         let _lock = Locked::new();
-        // SAFETY: no hits reader remains; the snapshot is ours to free.
-        unsafe { *addr_of_mut!(HITS_SNAPSHOT) = None };
+        // SAFETY: no reader or writer of the files remains; the snapshot
+        // and the staged text are ours to free.
+        unsafe {
+            *addr_of_mut!(HITS_SNAPSHOT) = None;
+            *addr_of_mut!(STAGE) = None;
+        }
     }
 }
 

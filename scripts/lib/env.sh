@@ -7,7 +7,15 @@
 
 CTSKIP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CTSKIP_CACHE=${CTSKIP_CACHE:-$HOME/.cache/ctskip}
-KVER_SERIES=${KVER_SERIES:-6.12}
+# The kernel series to build and test against: Debian's linux-source-$KVER
+# (6.12, the LTS default, or 7.2 from Debian unstable). `KVER=7.2 make check`.
+KVER=${KVER:-6.12}
+case $KVER in
+6.12|7.2) ;;
+*) echo "ctskip: KVER=$KVER is not supported (6.12 or 7.2)" >&2; return 2 2>/dev/null || exit 2;;
+esac
+export KVER
+KVER_SERIES=$KVER
 RUSTC_BIN=/usr/bin/rustc
 export PATH="/usr/lib/llvm-19/bin:$PATH:$HOME/.cargo/bin"
 
@@ -46,6 +54,11 @@ ctskip_unpack_source() {
 	tar -C "$KSRC.tmp" --strip-components=1 -xf "$tarball"
 	rm -rf "$KSRC" && mv "$KSRC.tmp" "$KSRC"
 	touch "$KSRC/.ctskip-unpacked"
+}
+
+# Where ctskip.ko is built for a kernel variant (out of the source tree).
+ctskip_out_dir() {
+	echo "$CTSKIP_ROOT/out/$KVER_SERIES-$1"
 }
 
 # Build directory of a kernel variant (release|debug), keyed by source version,

@@ -25,6 +25,8 @@ use super::rule::{
 pub struct ParseError<'a> {
     /// The rule's number in the text (1 = the first non-blank rule).
     pub rule_no: usize,
+    /// The line the rule is on (1 = the text's first line; 0 = unknown).
+    pub line_no: usize,
     /// The rule's text (comment removed, blanks trimmed).
     pub text: &'a [u8],
     /// The offending word.
@@ -43,6 +45,23 @@ impl Display for ParseError<'_> {
             self.reason,
             Escaped(self.word, 40)
         )
+    }
+}
+
+impl ParseError<'_> {
+    /// The error with its line number first: `line L: rule N "...": ...`
+    /// (for large texts, such as a staged set or a rules file).
+    pub fn with_line(&self) -> WithLine<'_, '_> {
+        WithLine(self)
+    }
+}
+
+/// [`ParseError`] displayed with its line number, see [`ParseError::with_line`].
+pub struct WithLine<'e, 'a>(&'e ParseError<'a>);
+
+impl Display for WithLine<'_, '_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.0.line_no, self.0)
     }
 }
 
@@ -66,27 +85,30 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Iterator over the rules of a text: yields each non-blank rule's text.
+/// Iterator over the rules of a text: yields each non-blank rule's line
+/// number and text.
 struct Pieces<'a> {
     rest: &'a [u8],
     line: &'a [u8],
+    line_no: usize,
 }
 
 impl<'a> Pieces<'a> {
     fn new(text: &'a [u8]) -> Self {
-        Pieces { rest: text, line: &[] }
+        Pieces { rest: text, line: &[], line_no: 0 }
     }
 }
 
 impl<'a> Iterator for Pieces<'a> {
-    type Item = &'a [u8];
+    type Item = (usize, &'a [u8]);
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<(usize, &'a [u8])> {
         loop {
             if self.line.is_empty() {
                 if self.rest.is_empty() {
                     return None;
                 }
+                self.line_no += 1;
                 let end = self.rest.iter().position(|&b| b == b'\n').unwrap_or(self.rest.len());
                 let mut line = &self.rest[..end];
                 self.rest = if end < self.rest.len() { &self.rest[end + 1..] } else { &[] };
@@ -103,7 +125,7 @@ impl<'a> Iterator for Pieces<'a> {
             let piece = trim(&self.line[..end]);
             self.line = if end < self.line.len() { &self.line[end + 1..] } else { &[] };
             if !piece.is_empty() {
-                return Some(piece);
+                return Some((self.line_no, piece));
             }
         }
     }
@@ -115,8 +137,8 @@ pub fn parse_rules<'a, E>(
     text: &'a [u8],
     mut f: impl FnMut(Rule) -> Result<(), E>,
 ) -> Result<(), Result<ParseError<'a>, E>> {
-    for (i, piece) in Pieces::new(text).enumerate() {
-        let rule = parse_rule(piece, i + 1).map_err(Ok)?;
+    for (i, (line_no, piece)) in Pieces::new(text).enumerate() {
+        let rule = parse_rule(piece, i + 1).map_err(|e| Ok(ParseError { line_no, ..e }))?;
         f(rule).map_err(Err)?;
     }
     Ok(())
@@ -124,7 +146,7 @@ pub fn parse_rules<'a, E>(
 
 /// Parses one rule's text (no `;`, `#` or newline in it).
 pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
-    let err = |word, reason| ParseError { rule_no, text, word, reason };
+    let err = |word, reason| ParseError { rule_no, line_no: 0, text, word, reason };
 
     let mut words = text.split(|&b| is_blank(b)).filter(|w| !w.is_empty());
     let mut r = Rule {

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 E="python3 $TESTS_DIR/errno.py"
 load 'rules="udp dport 53"' || { not_ok "insmod"; done_testing; exit; }
-for f in rules add del enabled; do
+for f in rules add del enabled stage commit; do
 	check_eq "user-namespace root: $f is EPERM" EPERM "$(printf '1' | unshare -Ur $E write $SYS/$f)"
 	check_eq "non-root user: $f cannot be written" EACCES "$(printf '1' | setpriv --reuid 65534 --regid 65534 --clear-groups $E write $SYS/$f)"
 done
@@ -25,7 +25,7 @@ C="setpriv --reuid 65534 --regid 65534 --clear-groups unshare -Urn"
 check "a container root (user namespace) cannot read them" sh -c "! $C cat /proc/$pid/net/ctskip 2>/dev/null"
 check "a container root reads its own netns's counters" sh -c "$C cat /proc/net/ctskip | grep -q '^seen 0$'"
 kill $pid
-for f in rules:644 add:200 del:200 enabled:644 hits:444; do
+for f in rules:644 add:200 del:200 enabled:644 hits:444 stage:200 commit:200; do
 	check_eq "mode of ${f%%:*}" "${f#*:}" "$(/usr/bin/stat -c %a $SYS/${f%%:*})"
 done
 check_eq "mode of /proc/net/ctskip" 444 "$(/usr/bin/stat -c %a /proc/net/ctskip)"

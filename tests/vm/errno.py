@@ -11,6 +11,14 @@ Fault injection is switched on and off through a descriptor opened
 beforehand, so nothing else (path lookups on the 9p root, exec, exit)
 runs with it: a failure there would break the guest's root filesystem.
   errno.py insmod KO [ARGS]  load KO with finit_module(2) and ARGS (one string)
+  errno.py pwrite FILE OFF   write stdin's bytes to FILE at offset OFF (pwrite(2))
+  errno.py stream FILE       write stdin's bytes to FILE in one open, 64 KiB
+                             per write(2) (as cat does)
+  errno.py stagegap FILE     one writer stages a line, then writes at a gap;
+                             prints the gap write's result
+  errno.py stagerace FILE    two writers on FILE (a stage): the first starts,
+                             the second tries to continue; prints the
+                             second's result, then the first's next write's
 
 Prints OK or the errno's name (EINVAL, ENOENT, ...); exit status 0 either way.
 """
@@ -55,6 +63,47 @@ def main():
             # This process's new netns must work: its counters file is there.
             with open("/proc/self/net/ctskip") as f:
                 f.read()
+        elif cmd == "pwrite":
+            data = sys.stdin.buffer.read()
+            fd = os.open(sys.argv[2], os.O_WRONLY)
+            try:
+                os.pwrite(fd, data, int(sys.argv[3]))
+            finally:
+                os.close(fd)
+        elif cmd == "stream":
+            data = sys.stdin.buffer.read()
+            fd = os.open(sys.argv[2], os.O_WRONLY)
+            try:
+                # sysfs takes at most a page per write(2): loop on short
+                # writes, as cat does.
+                at = 0
+                while at < len(data):
+                    at += os.write(fd, data[at:at + 65536])
+            finally:
+                os.close(fd)
+        elif cmd == "stagegap":
+            fd = os.open(sys.argv[2], os.O_WRONLY)
+            try:
+                os.write(fd, b"udp dport 9\n")
+                os.pwrite(fd, b"x", 5)
+            finally:
+                os.close(fd)
+        elif cmd == "stagerace":
+            a = os.open(sys.argv[2], os.O_WRONLY)
+            b = os.open(sys.argv[2], os.O_WRONLY)
+            first = b"udp dport 1\n"
+            os.write(a, first)
+            res = []
+            for fd, off in ((b, len(first)), (a, len(first))):
+                try:
+                    os.pwrite(fd, b"udp dport 2\n", off)
+                    res.append("OK")
+                except OSError as e:
+                    res.append(errno.errorcode.get(e.errno, str(e.errno)))
+            os.close(a)
+            os.close(b)
+            print(" ".join(res))
+            return 0
         elif cmd == "insmod":
             libc = ctypes.CDLL(None, use_errno=True)
             fd = os.open(sys.argv[2], os.O_RDONLY)

@@ -1,5 +1,6 @@
 //! Parsing, errors and canonical form of the rule language.
 
+use ctskip_core::rules::parse_rules;
 use ctskip_core::{canon, parse};
 
 fn one(s: &str) -> String {
@@ -117,4 +118,22 @@ fn error_text_escapes_unprintable_bytes() {
 fn rule_numbers_count_rules_not_lines() {
     let e = bad("# header\n\nudp dport 53; tcp dport 80\n\nsctp dport x\n");
     assert!(e.starts_with("rule 3 \"sctp dport x\""), "{e}");
+}
+
+fn bad_line(s: &str) -> String {
+    let mut err = None;
+    let _ = parse_rules::<()>(s.as_bytes(), |_| Ok(())).map_err(|e| {
+        err = Some(e.ok().unwrap().with_line().to_string());
+    });
+    err.expect(s)
+}
+
+#[test]
+fn errors_with_line_numbers_count_physical_lines() {
+    // Comments, blank lines and `;` shift rule numbers and lines apart.
+    let text = "# header\n\nudp dport 53; tcp dport 80\n  # note\nudp dport 99999\n";
+    assert_eq!(bad_line(text), r#"line 5: rule 3 "udp dport 99999": bad port or port range "99999""#);
+    assert_eq!(bad_line("udp dport 1; udp dpor 2"), r#"line 1: rule 2 "udp dpor 2": unknown keyword "dpor""#);
+    let big: String = (0..10_000).map(|i| format!("udp dport {}\n", i % 65536)).collect::<String>() + "tcp dport x\n";
+    assert!(bad_line(&big).starts_with("line 10001: rule 10001 "));
 }
