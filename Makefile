@@ -1,34 +1,61 @@
 # SPDX-License-Identifier: GPL-2.0
 # ctskip: skip conntrack for chosen traffic in every network namespace.
 #
-#   make                 build ctskip.ko against KDIR (default: cached release kernel)
+#   make                 ctskip.ko against KDIR (default: the cached release
+#                        kernel of KVER) and the ctskipctl tool (if cargo is here)
 #   make KDIR=/path      build against any Rust-enabled kernel build tree
-#   make check           host unit tests + in-guest tests on the debug kernel
+#   make KVER=7.2 ...    use the cached test kernels of Linux 7.2 (default 6.12)
+#   make check           host tests + in-guest tests on the debug kernel
 #   make demo            the main job: before/after demonstration in a VM
 #   make bench           benchmarks (release kernel): docs/bench/, docs/BENCHMARKS.md
-#   make install         modules_install into KDIR's module tree (and depmod)
+#   make install         modules_install into KDIR's module tree (and depmod);
+#                        INSTALL_MOD_PATH=/staging/root for a staging root;
+#                        ctskipctl into $(DESTDIR)$(PREFIX)/sbin if it was built
 #   make clean
 
+KVER ?= 6.12
+export KVER
 KDIR ?= $(shell scripts/kernel-dir release)
+# Where Kbuild builds the module (default: here); scripts/build-module uses
+# out/<kver>-<variant>/.
+BUILD_DIR ?= $(CURDIR)
+PREFIX ?= /usr/local
+DESTDIR ?=
 # Debian's rustc and LLVM 19 (rustup's rustc is incompatible with the kernel's).
 RUSTC_BIN ?= /usr/bin/rustc
-KMAKE_ARGS ?= LLVM=1 RUSTC=$(RUSTC_BIN) HOSTRUSTC=$(RUSTC_BIN) \
-	BINDGEN=$(shell command -v bindgen 2>/dev/null || echo $(HOME)/.cargo/bin/bindgen)
+BINDGEN_BIN ?= $(shell command -v bindgen 2>/dev/null || echo $(HOME)/.cargo/bin/bindgen)
+KMAKE_ARGS ?= LLVM=1 RUSTC=$(RUSTC_BIN) HOSTRUSTC=$(RUSTC_BIN) BINDGEN=$(BINDGEN_BIN)
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+CTL := tools/ctskipctl/target/release/ctskipctl
 export PATH := /usr/lib/llvm-19/bin:$(PATH)
 
-all: modules
+all: modules ctskipctl
 
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) modules
+	$(MAKE) -C $(KDIR) M=$(BUILD_DIR) $(KMAKE_ARGS) modules
+
+# The user-space tool: plain Rust with no dependencies beyond the module's
+# own core (src/rules); skipped with a note where there is no cargo.
+ctskipctl:
+	@if [ -x "$(CARGO)" ]; then \
+		$(CARGO) build --release --offline --quiet --manifest-path tools/ctskipctl/Cargo.toml && \
+		echo "  CARGO   $(CTL)"; \
+	else \
+		echo "  SKIP    ctskipctl (no cargo: install Rust's cargo to build the tool)"; \
+	fi
 
 # Kbuild's modules_install runs depmod too (INSTALL_MOD_PATH for a staging root).
 install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) modules_install
+	$(MAKE) -C $(KDIR) M=$(BUILD_DIR) $(KMAKE_ARGS) modules_install
+	@if [ -x $(CTL) ]; then \
+		install -D -m 0755 $(CTL) $(DESTDIR)$(PREFIX)/sbin/ctskipctl && \
+		echo "  INSTALL $(DESTDIR)$(PREFIX)/sbin/ctskipctl"; \
+	fi
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) clean 2>/dev/null || true
 	rm -f src/bindings_generated.rs src/.bindings_generated.rs.cmd
-	rm -rf tests/host/target tests/host/fuzz/target out
+	rm -rf tests/host/target tests/host/fuzz/target tools/ctskipctl/target out
 
 kernel:
 	scripts/build-kernel release
@@ -43,4 +70,4 @@ demo:
 bench:
 	scripts/bench
 
-.PHONY: all modules install clean kernel check demo bench
+.PHONY: all modules ctskipctl install clean kernel check demo bench

@@ -23,7 +23,7 @@ mod sysfs;
 pub mod rules;
 
 /// The module's version, logged at load.
-const VERSION: &str = "0.1.0";
+const VERSION: &str = "0.2.0";
 
 /// Hook priority bounds: after defrag (-400), before conntrack (-200).
 const PRIORITY_MIN: i32 = -400;

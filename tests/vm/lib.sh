@@ -2,16 +2,21 @@
 # kernel's netfilter selftests: "ok N - what" / "not ok N - what".
 #
 # Each test runs in network namespaces of its own (names carry the PID) and
-# removes them on exit. CTSKIP_KO names the module to load.
+# removes them on exit. CTSKIP_KO names the module to load, CTSKIP_KDIR the
+# kernel build tree it was built against, CTSKIP_CTL the ctskipctl binary.
 
 set -u
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KO=${CTSKIP_KO:-$TESTS_DIR/../../ctskip.ko}
+ROOT=$(cd "$TESTS_DIR/../.." && pwd)
+KDIR=${CTSKIP_KDIR:-}
+CTL=${CTSKIP_CTL:-$ROOT/tools/ctskipctl/target/release/ctskipctl}
 TRAFFIC="python3 $TESTS_DIR/traffic.py"
 SYS=/sys/kernel/ctskip
 _n=0
 _failed=0
 _netns=()
+_cleanup_mounts=()
 
 [ -n "${CTSKIP_NO_TAP:-}" ] || echo "TAP version 13"
 
@@ -43,6 +48,7 @@ cleanup() {
 	done
 	jobs -p | xargs -r kill 2>/dev/null
 	lsmod 2>/dev/null | grep -q '^ctskip ' && rmmod ctskip 2>/dev/null
+	for ns in "${_cleanup_mounts[@]}"; do umount -l "$ns" 2>/dev/null; done
 	return 0
 }
 trap cleanup EXIT

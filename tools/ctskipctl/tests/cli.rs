@@ -1,0 +1,172 @@
+//! ctskipctl against stand-in control files (a temporary directory in place
+//! of /sys/kernel/ctskip and /proc/net/ctskip): output formats, offline
+//! checks with line numbers, one-line errors, exit statuses.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("ctskipctl-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("sys")).unwrap();
+        Dir(d)
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ctskipctl"))
+            .args(args)
+            .env("CTSKIP_SYSFS", self.0.join("sys"))
+            .env("CTSKIP_PROC", self.0.join("proc"))
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_counts_distinct_rules() {
+    let d = Dir::new("check-ok");
+    let f = d.file("r", "# dns\nudp dport 53\nproto 17 dport 53 # same rule\n\ntcp dport 80-443; ip6 gre\n");
+    let o = d.run(&["check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(out(&o), format!("{}: 3 rules, OK\n", f.display()));
+}
+
+#[test]
+fn check_names_the_line() {
+    let d = Dir::new("check-bad");
+    let f = d.file("r", "udp dport 53\n\n# x\ntcp dport 1; tcp dport 70000\n");
+    let o = d.run(&["check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        err(&o),
+        format!("ctskipctl: {}:4: rule 3 \"tcp dport 70000\": bad port or port range \"70000\"\n", f.display())
+    );
+    assert_eq!(out(&o), "");
+}
+
+#[test]
+fn check_refuses_too_many_rules() {
+    let d = Dir::new("check-many");
+    let text: String = (0..65537u32).map(|i| format!("udp sport {} dport {}\n", i % 65536, i / 65536)).collect();
+    let f = d.file("r", &text);
+    let o = d.run(&["check", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(err(&o), format!("ctskipctl: {}: more than 65536 rules\n", f.display()));
+}
+
+#[test]
+fn missing_file_is_one_line() {
+    let d = Dir::new("nofile");
+    let o = d.run(&["check", "/nonexistent/rules"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(err(&o), "ctskipctl: /nonexistent/rules: No such file or directory (os error 2)\n");
+}
+
+#[test]
+fn list_table_and_json() {
+    let d = Dir::new("list");
+    d.file("sys/hits", "12 1800 udp dport 53\n0 0 ip6 tcp daddr 2001:db8::/32 dport 80-443\n");
+    let o = d.run(&["list"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "     PACKETS          BYTES  RULE\n          12           1800  udp dport 53\n           0              0  ip6 tcp daddr 2001:db8::/32 dport 80-443\n"
+    );
+    let o = d.run(&["list", "--json"]);
+    assert_eq!(
+        out(&o),
+        "[\n  {\"rule\": \"udp dport 53\", \"packets\": 12, \"bytes\": 1800},\n  {\"rule\": \"ip6 tcp daddr 2001:db8::/32 dport 80-443\", \"packets\": 0, \"bytes\": 0}\n]\n"
+    );
+    d.file("sys/hits", "");
+    assert_eq!(out(&d.run(&["list", "--json"])), "[]\n");
+    assert_eq!(out(&d.run(&["list"])), "     PACKETS          BYTES  RULE\n(no rules)\n");
+}
+
+#[test]
+fn stats_text_and_json() {
+    let d = Dir::new("stats");
+    d.file("proc", "seen 10\nuntracked 7\nuntracked_bytes 700\n");
+    let o = d.run(&["stats"]);
+    assert_eq!(out(&o), "seen            10\nuntracked       7\nuntracked_bytes 700\n");
+    let o = d.run(&["stats", "--json"]);
+    assert_eq!(out(&o), "{\"seen\": 10, \"untracked\": 7, \"untracked_bytes\": 700}\n");
+}
+
+#[test]
+fn absent_module_is_one_line() {
+    let d = Dir::new("absent");
+    std::fs::remove_dir(d.0.join("sys")).unwrap();
+    let o = d.run(&["list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).starts_with("ctskipctl: ctskip is not loaded ("), "{}", err(&o));
+    assert_eq!(err(&o).lines().count(), 1);
+    let o = d.run(&["stats"]);
+    assert!(err(&o).starts_with("ctskipctl: ctskip is not loaded ("), "{}", err(&o));
+}
+
+#[test]
+fn load_checks_offline_then_stages_and_commits() {
+    let d = Dir::new("load");
+    // Stand-ins for the control files (regular files record the writes).
+    d.file("sys/stage", "");
+    d.file("sys/commit", "");
+    let bad = d.file("bad", "udp dport 53\nudp dpoort 54\n");
+    let o = d.run(&["load", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains(":2: rule 2 \"udp dpoort 54\": unknown keyword \"dpoort\""), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(d.0.join("sys/stage")).unwrap(), "", "nothing staged after a bad file");
+    let good = d.file("good", "udp dport 53\ntcp dport 80\n");
+    let o = d.run(&["load", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(out(&o), "loaded 2 rules\n");
+    assert_eq!(std::fs::read_to_string(d.0.join("sys/stage")).unwrap(), "udp dport 53\ntcp dport 80\n");
+    assert_eq!(std::fs::read_to_string(d.0.join("sys/commit")).unwrap(), "1");
+}
+
+#[test]
+fn add_checks_offline_and_refuses_more_than_a_page() {
+    let d = Dir::new("add");
+    d.file("sys/add", "");
+    let o = d.run(&["add", "udp", "dport", "5300"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), "udp dport 5300");
+    let o = d.run(&["add", "udp", "dport", "x"]);
+    assert_eq!(err(&o), "ctskipctl: rules:1: rule 1 \"udp dport x\": bad port or port range \"x\"\n");
+    let many: Vec<String> = (0..400).map(|i| format!("udp dport {i};")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let mut args = vec!["add"];
+    args.extend(many);
+    let o = d.run(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("over a page: put the rules in a file and use load"), "{}", err(&o));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = Dir::new("usage");
+    assert_eq!(d.run(&[]).status.code(), Some(2));
+    assert_eq!(d.run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(d.run(&["list", "--yaml"]).status.code(), Some(2));
+    assert_eq!(d.run(&["check"]).status.code(), Some(2));
+}
