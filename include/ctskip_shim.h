@@ -71,4 +71,22 @@ void ctskip_pcpu_pair_add(u64 __percpu *p, unsigned int idx, u64 v);
 /* Sum of p[idx] over all possible CPUs. */
 u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx);
 
+/*
+ * /sys/kernel/ctskip's files: @attrs and @bin_attrs (NULL-terminated,
+ * static) as one group of @kobj; removed with ctskip_sysfs_remove_group().
+ */
+struct kobject;
+struct attribute;
+struct bin_attribute;
+int ctskip_sysfs_create_group(struct kobject *kobj, struct attribute **attrs,
+			      struct bin_attribute **bin_attrs);
+void ctskip_sysfs_remove_group(struct kobject *kobj);
+
+struct net_device;
+struct proc_dir_entry;
+/* net->proc_net: the netns's /proc/net directory. */
+struct proc_dir_entry *ctskip_proc_net(struct net *net);
+/* Copies dev->name (IFNAMSIZ bytes, NUL-padded) to @name. */
+void ctskip_dev_name(const struct net_device *dev, char name[16]);
+
 #endif

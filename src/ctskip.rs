@@ -11,6 +11,7 @@
 use kernel::prelude::*;
 
 mod bindings;
+mod compat;
 mod counters;
 mod hook;
 mod kalloc;
@@ -29,10 +30,20 @@ const VERSION: &str = "0.2.0";
 const PRIORITY_MIN: i32 = -400;
 const PRIORITY_MAX: i32 = -200;
 
+#[cfg(not(ctskip_modinfo_authors))]
 module! {
     type: Ctskip,
     name: "ctskip",
     author: "ctskip developers",
+    description: "Skip conntrack for chosen traffic in every network namespace",
+    license: "GPL",
+}
+
+#[cfg(ctskip_modinfo_authors)]
+module! {
+    type: Ctskip,
+    name: "ctskip",
+    authors: ["ctskip developers"],
     description: "Skip conntrack for chosen traffic in every network namespace",
     license: "GPL",
 }

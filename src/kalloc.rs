@@ -23,12 +23,18 @@ impl<T: Copy> Buf<T> for KVVec<T> {
         KVVec::push(self, v, GFP_KERNEL).map_err(|_| NoMem)
     }
 
+    #[cfg(not(ctskip_vec_truncate))]
     fn truncate(&mut self, n: usize) {
         if n < self.len() {
             // SAFETY: `n` is below the length, so the first `n` elements are
             // initialised; `T: Copy` has no destructor to run for the rest.
             unsafe { self.set_len(n) };
         }
+    }
+
+    #[cfg(ctskip_vec_truncate)]
+    fn truncate(&mut self, n: usize) {
+        KVVec::truncate(self, n);
     }
 }
 

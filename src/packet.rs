@@ -44,8 +44,10 @@ pub(crate) unsafe fn dev_name(dev: *const bindings::net_device) -> IfName {
     if dev.is_null() {
         return IfName::default();
     }
-    // SAFETY: `dev` is valid (caller); `name` is a char[IFNAMSIZ] array.
-    let raw: [u8; 16] = unsafe { core::ptr::read(core::ptr::addr_of!((*dev).name).cast()) };
+    let mut raw = [0u8; 16];
+    // SAFETY: `dev` is valid (caller); the shim copies its IFNAMSIZ-byte
+    // name into `raw`.
+    unsafe { bindings::ctskip_dev_name(dev, raw.as_mut_ptr().cast()) };
     let mut v = u128::from_le_bytes(raw);
     if let Some(nul) = raw.iter().position(|&b| b == 0) {
         v &= (1u128 << (8 * nul)) - 1;

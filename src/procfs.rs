@@ -45,7 +45,10 @@ unsafe extern "C" fn show(seq: *mut bindings::seq_file, _v: *mut c_void) -> c_in
 /// `net` must be live and our pernet data set up for it.
 pub(crate) unsafe fn create(net: *mut bindings::net) -> Result {
     // SAFETY: `net` is live (caller); the name is a static C string.
-    let pde = unsafe { bindings::proc_create_net_single(c"ctskip".as_ptr().cast(), 0o444, (*net).proc_net, Some(show), core::ptr::null_mut()) };
+    let pde = unsafe {
+        let dir = bindings::ctskip_proc_net(net);
+        bindings::proc_create_net_single(c"ctskip".as_ptr().cast(), 0o444, dir, Some(show), core::ptr::null_mut())
+    };
     if pde.is_null() {
         return Err(ENOMEM);
     }
@@ -59,5 +62,5 @@ pub(crate) unsafe fn create(net: *mut bindings::net) -> Result {
 /// `net` must be live and the file created by [`create`].
 pub(crate) unsafe fn remove(net: *mut bindings::net) {
     // SAFETY: `net` is live (caller); remove_proc_entry() waits for readers.
-    unsafe { bindings::remove_proc_entry(c"ctskip".as_ptr().cast(), (*net).proc_net) };
+    unsafe { bindings::remove_proc_entry(c"ctskip".as_ptr().cast(), bindings::ctskip_proc_net(net)) };
 }

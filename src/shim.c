@@ -12,6 +12,7 @@
 #include <linux/sched.h>
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
+#include <linux/sysfs.h>
 #include <net/ipv6.h>
 #include <net/netns/generic.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -155,4 +156,39 @@ u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx)
 	for_each_possible_cpu(cpu)
 		sum += per_cpu_ptr(p, cpu)[idx];
 	return sum;
+}
+
+/*
+ * The control files' group. In C because struct attribute_group differs
+ * between kernel series (anonymous unions and const bin_attrs in 7.x).
+ */
+static struct attribute_group ctskip_group;
+
+int ctskip_sysfs_create_group(struct kobject *kobj, struct attribute **attrs,
+			      struct bin_attribute **bin_attrs)
+{
+	ctskip_group.attrs = attrs;
+	/* const-qualified in newer kernels; the array itself is never changed. */
+	ctskip_group.bin_attrs = (void *)bin_attrs;
+	return sysfs_create_group(kobj, &ctskip_group);
+}
+
+void ctskip_sysfs_remove_group(struct kobject *kobj)
+{
+	sysfs_remove_group(kobj, &ctskip_group);
+}
+
+/*
+ * Fields of struct net and struct net_device, read in C: both structures
+ * change shape with the kernel's config and series, so Rust does not
+ * depend on their layout.
+ */
+struct proc_dir_entry *ctskip_proc_net(struct net *net)
+{
+	return net->proc_net;
+}
+
+void ctskip_dev_name(const struct net_device *dev, char name[IFNAMSIZ])
+{
+	memcpy(name, dev->name, IFNAMSIZ);
 }

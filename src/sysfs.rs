@@ -32,6 +32,11 @@ use crate::ruleset::{self, Locked, Op};
 type Kobj = bindings::kobject;
 type KAttr = bindings::kobj_attribute;
 type BinAttr = bindings::bin_attribute;
+/// The attribute argument of bin_attribute callbacks (const since 6.16).
+#[cfg(ctskip_const_bin_attr)]
+type BinAttrArg = *const BinAttr;
+#[cfg(not(ctskip_const_bin_attr))]
+type BinAttrArg = *mut BinAttr;
 
 /// Checks the writer's privilege (one log line on error).
 fn check_cap(file: &str) -> Result {
@@ -73,7 +78,7 @@ fn write_rules(op: Op, buf: *const c_char, count: usize) -> Result<isize> {
 unsafe extern "C" fn rules_read(
     _f: *mut bindings::file,
     _k: *mut Kobj,
-    _a: *mut BinAttr,
+    _a: BinAttrArg,
     buf: *mut c_char,
     off: bindings::loff_t,
     count: usize,
@@ -86,7 +91,7 @@ unsafe extern "C" fn rules_read(
 unsafe extern "C" fn rules_write(
     _f: *mut bindings::file,
     _k: *mut Kobj,
-    _a: *mut BinAttr,
+    _a: BinAttrArg,
     buf: *mut c_char,
     _off: bindings::loff_t,
     count: usize,
@@ -107,7 +112,7 @@ static mut HITS_SNAPSHOT: Option<HitsSnapshot> = None;
 unsafe extern "C" fn hits_read(
     file: *mut bindings::file,
     _k: *mut Kobj,
-    _a: *mut BinAttr,
+    _a: BinAttrArg,
     buf: *mut c_char,
     off: bindings::loff_t,
     count: usize,
@@ -180,7 +185,7 @@ fn stage_write(file: *mut bindings::file, off: bindings::loff_t, data: &[u8]) ->
 unsafe extern "C" fn stage_write_cb(
     file: *mut bindings::file,
     _k: *mut Kobj,
-    _a: *mut BinAttr,
+    _a: BinAttrArg,
     buf: *mut c_char,
     off: bindings::loff_t,
     count: usize,
@@ -299,14 +304,6 @@ static mut ATTRS: [*mut bindings::attribute; 5] = unsafe {
     [addr_of_mut!(ADD.attr), addr_of_mut!(DEL.attr), addr_of_mut!(ENABLED.attr), addr_of_mut!(COMMIT.attr), null_mut()]
 };
 static mut BIN_ATTRS: [*mut BinAttr; 4] = [addr_of_mut!(RULES), addr_of_mut!(HITS), addr_of_mut!(STAGE_ATTR), null_mut()];
-static mut GROUP: bindings::attribute_group = bindings::attribute_group {
-    attrs: addr_of_mut!(ATTRS).cast(),
-    bin_attrs: addr_of_mut!(BIN_ATTRS).cast(),
-    // SAFETY: all-zero is valid for the rest (no name: files go in the
-    // kobject's own directory).
-    ..unsafe { core::mem::zeroed() }
-};
-
 /// /sys/kernel/ctskip and its files, removed on drop.
 pub(crate) struct Sysfs {
     kobj: *mut Kobj,
@@ -325,8 +322,11 @@ impl Sysfs {
         if kobj.is_null() {
             return Err(ENOMEM);
         }
-        // SAFETY: `kobj` is ours; `GROUP` and its attributes are statics.
-        let r = unsafe { bindings::sysfs_create_group(kobj, addr_of_mut!(GROUP)) };
+        // SAFETY: `kobj` is ours; the attribute arrays and the attributes
+        // are statics.
+        let r = unsafe {
+            bindings::ctskip_sysfs_create_group(kobj, addr_of_mut!(ATTRS).cast(), addr_of_mut!(BIN_ATTRS).cast())
+        };
         if r != 0 {
             // SAFETY: drops our only reference.
             unsafe { bindings::kobject_put(kobj) };
@@ -341,7 +341,7 @@ impl Drop for Sysfs {
         // SAFETY: created in `new`; removing the files waits for callbacks
         // in progress, then the kobject goes with our reference.
         unsafe {
-            bindings::sysfs_remove_group(self.kobj, addr_of_mut!(GROUP));
+            bindings::ctskip_sysfs_remove_group(self.kobj);
             bindings::kobject_put(self.kobj);
         }
         let _lock = Locked::new();

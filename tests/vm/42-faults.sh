@@ -77,6 +77,63 @@ done
 echo "# netns creation under fault injection: $made made, $failed failed ($ours in ctskip's setup)"
 check "some netns creations failed" test $failed -gt 0
 check_eq "ctskip's own setup failures are ENOMEM" 0 $bad
+
+# Every allocation made from ctskip's own code, failing in turn: the fault
+# injection's stack-trace filter is set to the module's text, and
+# /proc/thread-self/fail-nth fails the Nth such allocation of one call.
+if [ -e $D/failslab/require-start ]; then
+	text=$(cat /sys/module/ctskip/sections/.text)
+	size=$(readelf -SW "$KO" | awk '$2 == ".text" { print $6 }')
+	for a in failslab fail_page_alloc; do
+		printf '%d' "$text" > $D/$a/require-start
+		printf '%d' $((text + 0x$size)) > $D/$a/require-end
+		echo 32 > $D/$a/stacktrace-depth
+		echo N > $D/$a/ignore-gfp-wait; echo 0 > $D/$a/verbose
+	done
+	echo 0 > $D/fail_page_alloc/min-order
+	# netns setup: ENOMEM and one log line for each of ctskip's allocations.
+	n=0 hit=0 bad=0
+	while [ $n -lt 60 ]; do
+		n=$((n + 1)); mark "nth-netns-$n"
+		r=$(python3 "$TESTS_DIR/errno.py" nth $n netns)
+		[ "$r" = "OK unreached" ] && break
+		hit=$((hit + 1))
+		logged=$(kmsg_since "nth-netns-$n" | grep -c "ctskip: netns setup failed: ENOMEM")
+		[ "$r" = "ENOMEM consumed" ] && [ "$logged" = 1 ] || { bad=$((bad + 1)); echo "# allocation $n of netns setup: $r, $logged log lines"; }
+	done
+	echo "# ctskip's netns setup makes $hit filtered allocations"
+	check "netns setup: each of ctskip's allocations was failed in turn" test $hit -ge 3 -a "$r" = "OK unreached"
+	check_eq "  each failure is ENOMEM with one log line" 0 $bad
+	# A write to rules (a dozen rules of different shapes, so that every
+	# kind of classifier table is built): at every point, ENOMEM with the
+	# rules intact, or (where the allocator falls back from kmalloc to
+	# vmalloc) the complete new set.
+	mixed="udp dport 53; tcp dport 80-443; ip saddr 10.0.0.0/8; ip6 daddr 2001:db8::/32; gre; sctp sport 9
+ip udp daddr 192.0.2.1 dport 4789; ip6 tcp saddr 2001:db8::1 sport 22; udp sport 1000-2000 dport 3000-4000
+icmp; ip udp saddr 198.51.100.0/24 oneway; tcp iif eth0"
+	before=$(cat $SYS/rules)
+	after=$(printf '%s' "$mixed" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null; cat $SYS/rules)
+	printf '%s\n' "$before" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
+	n=0 hit=0 bad=0 nomem=0
+	while [ $n -lt 300 ]; do
+		n=$((n + 1))
+		r=$(printf '%s' "$mixed" | python3 "$TESTS_DIR/errno.py" nth $n write $SYS/rules)
+		[ "$r" = "OK unreached" ] && break
+		hit=$((hit + 1)) now=$(cat $SYS/rules)
+		case "$r" in
+		"ENOMEM consumed") [ "$now" = "$before" ] && nomem=$((nomem + 1)) || { bad=$((bad + 1)); echo "# allocation $n: ENOMEM but the rules changed"; } ;;
+		"OK consumed") [ "$now" = "$after" ] || { bad=$((bad + 1)); echo "# allocation $n: OK but not the new set"; }
+			printf '%s\n' "$before" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null ;;
+		*) bad=$((bad + 1)); echo "# allocation $n: $r" ;;
+		esac
+	done
+	echo "# a 12-rule write makes $hit filtered allocations: $nomem failed the write, the others were absorbed"
+	check "rules write: each of ctskip's allocations was failed in turn" test $hit -ge 5 -a "$r" = "OK unreached"
+	check "  some failed the write" test $nomem -gt 0
+	check_eq "  each is ENOMEM with the rules intact, or the complete new set" 0 $bad
+	check_eq "  the last write went through" "$after" "$(cat $SYS/rules)"
+	for a in failslab fail_page_alloc; do echo 0 > $D/$a/require-start; printf '%d' -1 > $D/$a/require-end 2>/dev/null; done
+fi
 check "existing netns still work: answered" talk "$A" udp 10.0.1.2 53 -n 2
 check_eq "existing netns still untracked" 0 "$(ct_count "$B" -p udp --dport 53)"
 new_netns C && check "a new netns afterwards has the counters file" ip netns exec "$C" test -r /proc/net/ctskip

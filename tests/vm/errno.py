@@ -10,6 +10,11 @@
 Fault injection is switched on and off through a descriptor opened
 beforehand, so nothing else (path lookups on the 9p root, exec, exit)
 runs with it: a failure there would break the guest's root filesystem.
+  errno.py nth N netns       unshare(CLONE_NEWNET) with the Nth allocation
+                             that passes the fault-injection filters failing
+                             (/proc/thread-self/fail-nth); prints the result
+                             and "consumed" if the Nth allocation was reached
+  errno.py nth N write FILE  the same for a write of stdin's bytes to FILE
   errno.py insmod KO [ARGS]  load KO with finit_module(2) and ARGS (one string)
   errno.py pwrite FILE OFF   write stdin's bytes to FILE at offset OFF (pwrite(2))
   errno.py stream FILE       write stdin's bytes to FILE in one open, 64 KiB
@@ -81,6 +86,27 @@ def main():
                     at += os.write(fd, data[at:at + 65536])
             finally:
                 os.close(fd)
+        elif cmd == "nth":
+            n, what = int(sys.argv[2]), sys.argv[3]
+            data = sys.stdin.buffer.read() if what == "write" else b""
+            fd = os.open(sys.argv[4], os.O_WRONLY) if what == "write" else None
+            libc = ctypes.CDLL(None, use_errno=True)
+            nth = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
+            os.write(nth, str(n).encode())
+            if what == "netns":
+                r = libc.unshare(0x40000000)  # CLONE_NEWNET
+                err = ctypes.get_errno() if r != 0 else 0
+            else:
+                r = libc.write(fd, data, len(data))
+                err = ctypes.get_errno() if r < 0 else 0
+            left = int(os.pread(nth, 32, 0).decode().strip() or "0")
+            os.write(nth, b"0")
+            os.close(nth)
+            if fd is not None:
+                os.close(fd)
+            name = errno.errorcode.get(err, str(err)) if err else "OK"
+            print(name, "consumed" if left == 0 else "unreached")
+            return 0
         elif cmd == "stagegap":
             fd = os.open(sys.argv[2], os.O_WRONLY)
             try:
