@@ -84,13 +84,17 @@ check_eq "ctskip's own setup failures are ENOMEM" 0 $bad
 if [ -e $D/failslab/require-start ]; then
 	text=$(cat /sys/module/ctskip/sections/.text)
 	size=$(readelf -SW "$KO" | awk '$2 == ".text" { print $6 }')
+	end=$(python3 -c "print(hex(int('$text', 16) + int('$size', 16)))")
 	for a in failslab fail_page_alloc; do
-		printf '%d' "$text" > $D/$a/require-start
-		printf '%d' $((text + 0x$size)) > $D/$a/require-end
+		echo "$text" > $D/$a/require-start
+		echo "$end" > $D/$a/require-end
 		echo 32 > $D/$a/stacktrace-depth
 		echo N > $D/$a/ignore-gfp-wait; echo 0 > $D/$a/verbose
 	done
 	echo 0 > $D/fail_page_alloc/min-order
+	check_eq "the fault-injection filter is ctskip's text" \
+		"$(python3 -c "print(int('$text', 16), int('$end', 16))")" \
+		"$(cat $D/failslab/require-start) $(cat $D/fail_page_alloc/require-end)"
 	# netns setup: ENOMEM and one log line for each of ctskip's allocations.
 	n=0 hit=0 bad=0
 	while [ $n -lt 60 ]; do
@@ -132,7 +136,7 @@ icmp; ip udp saddr 198.51.100.0/24 oneway; tcp iif eth0"
 	check "  some failed the write" test $nomem -gt 0
 	check_eq "  each is ENOMEM with the rules intact, or the complete new set" 0 $bad
 	check_eq "  the last write went through" "$after" "$(cat $SYS/rules)"
-	for a in failslab fail_page_alloc; do echo 0 > $D/$a/require-start; printf '%d' -1 > $D/$a/require-end 2>/dev/null; done
+	for a in failslab fail_page_alloc; do echo 0 > $D/$a/require-start; echo 0xffffffffffffffff > $D/$a/require-end; done
 fi
 check "existing netns still work: answered" talk "$A" udp 10.0.1.2 53 -n 2
 check_eq "existing netns still untracked" 0 "$(ct_count "$B" -p udp --dport 53)"

@@ -29,6 +29,9 @@ check() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
+# fails command...: succeeds when the command fails (for check).
+fails() { ! "$@"; }
+
 # check_eq "description" expected actual
 check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
