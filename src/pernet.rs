@@ -62,7 +62,11 @@ unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
         // SAFETY: called by the pernet core for a netns being set up.
         unsafe { setup(net) }.inspect_err(|e| {
             // The netns creation fails with this error: say it was ctskip's.
-            pr_warn!("netns setup failed: {:?}\n", e);
+            if *e == ENOMEM {
+                pr_warn!("netns setup failed: out of memory (ENOMEM)\n");
+            } else {
+                pr_warn!("netns setup failed: error {}\n", e.to_errno());
+            }
         })?;
         Ok(0)
     })

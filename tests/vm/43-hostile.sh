@@ -30,7 +30,7 @@ run() { # run KIND RULES: send KIND, compare both netns's counters
 	check_eq "$kind: receiver unparsed +$want_p" "$want_p" "$(delta "$B" b unparsed)"
 }
 for kind in v4-badihl-wire v4-short-wire v4-options v4-truncated-udp v4-zero-frag v4-overlap-frags \
-	    v4-first-frag v6-long-chain v6-truncated-chain v6-later-frag v6-zero-payload v6-first-frag; do
+	    v4-first-frag v6-long-chain v6-overlong-chain v6-truncated-chain v6-later-frag v6-zero-payload v6-first-frag; do
 	run $kind "udp dport 5555"
 done
 # A later fragment matches a rule without ports (its protocol is known) ...

@@ -26,7 +26,7 @@ not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
 # check "description" command...: ok if the command succeeds.
 check() {
 	local what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
+	if "$@"; then ok "$what"; else not_ok "$what"; return 1; fi
 }
 
 # fails command...: succeeds when the command fails (for check).
