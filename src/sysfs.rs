@@ -194,18 +194,30 @@ unsafe extern "C" fn stage_write_cb(
     from_result(|| stage_write(file, off, unsafe { written(buf, count) }))
 }
 
+/// A `1` or `0` written to `file` (with or without a newline), after the
+/// privilege and size checks; anything else is EINVAL with a log line that
+/// ends with `hint`.
+///
+/// # Safety
+///
+/// `buf` must point at `count` readable bytes.
+unsafe fn write_flag(file: &str, buf: *const c_char, count: usize, hint: &str) -> Result<bool> {
+    check_write(file, count)?;
+    // SAFETY: as the caller promises.
+    match unsafe { written(buf, count) } {
+        b"1" | b"1\n" => Ok(true),
+        b"0" | b"0\n" => Ok(false),
+        other => {
+            pr_err!("{}: invalid value \"{}\" ({})\n", file, crate::rules::print::Escaped(other, 40), hint);
+            Err(EINVAL)
+        }
+    }
+}
+
 unsafe extern "C" fn commit_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
     from_result(|| {
-        check_write("commit", count)?;
         // SAFETY: sysfs hands us `count` bytes at `buf`.
-        let commit = match unsafe { written(buf, count) } {
-            b"1" | b"1\n" => true,
-            b"0" | b"0\n" => false,
-            other => {
-                pr_err!("commit: invalid value \"{}\" (write 1 to commit, 0 to discard)\n", crate::rules::print::Escaped(other, 40));
-                return Err(EINVAL);
-            }
-        };
+        let commit = unsafe { write_flag("commit", buf, count, "write 1 to commit, 0 to discard") }?;
         let lock = Locked::new();
         // SAFETY: `STAGE` is only used with the writers' lock held.
         let staged = unsafe { (*addr_of_mut!(STAGE)).take() };
@@ -239,16 +251,8 @@ unsafe extern "C" fn enabled_show(_k: *mut Kobj, _a: *mut KAttr, buf: *mut c_cha
 
 unsafe extern "C" fn enabled_store(_k: *mut Kobj, _a: *mut KAttr, buf: *const c_char, count: usize) -> isize {
     from_result(|| {
-        check_write("enabled", count)?;
         // SAFETY: sysfs hands us `count` bytes at `buf`.
-        let v = match unsafe { written(buf, count) } {
-            b"1" | b"1\n" => true,
-            b"0" | b"0\n" => false,
-            other => {
-                pr_err!("enabled: invalid value \"{}\" (write 1 or 0)\n", crate::rules::print::Escaped(other, 40));
-                return Err(EINVAL);
-            }
-        };
+        let v = unsafe { write_flag("enabled", buf, count, "write 1 or 0") }?;
         let _lock = Locked::new();
         // SAFETY: the C bool is written with the writers' lock held; the
         // datapath reads it with a volatile load.
