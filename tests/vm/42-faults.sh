@@ -116,33 +116,35 @@ if [ -e $D/failslab/require-start ]; then
 	check "  some failed the netns creation" test $nomem -gt 0
 	check_eq "  each is ENOMEM with one log line (or absorbed, and the netns made)" 0 $bad
 	# A write to rules (a dozen rules of different shapes, so that every
-	# kind of classifier table is built): at every point, ENOMEM with the
-	# rules intact, or (where the allocator falls back from kmalloc to
-	# vmalloc) the complete new set.
+	# kind of classifier table is built), with every allocation made from
+	# ctskip's code failing once the write has used SPACE bytes (retries and
+	# kvmalloc's vmalloc fallback fail too), SPACE growing until the write
+	# goes through: until then ENOMEM with the rules intact, every time.
 	mixed="udp dport 53; tcp dport 80-443; ip saddr 10.0.0.0/8; ip6 daddr 2001:db8::/32; gre; sctp sport 9
 ip udp daddr 192.0.2.1 dport 4789; ip6 tcp saddr 2001:db8::1 sport 22; udp sport 1000-2000 dport 3000-4000
 icmp; ip udp saddr 198.51.100.0/24 oneway; tcp iif eth0"
 	before=$(cat $SYS/rules)
 	after=$(printf '%s' "$mixed" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null; cat $SYS/rules)
-	printf '%s\n' "$before" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
-	n=0 hit=0 bad=0 nomem=0
-	while [ $n -lt 300 ]; do
-		n=$((n + 1))
-		r=$(printf '%s' "$mixed" | python3 "$TESTS_DIR/errno.py" nth $n write $SYS/rules)
-		[ "$r" = "OK unreached" ] && break
-		hit=$((hit + 1)) now=$(cat $SYS/rules)
-		case "$r" in
-		"ENOMEM consumed") [ "$now" = "$before" ] && nomem=$((nomem + 1)) || { bad=$((bad + 1)); echo "# allocation $n: ENOMEM but the rules changed"; } ;;
-		"OK consumed") [ "$now" = "$after" ] || { bad=$((bad + 1)); echo "# allocation $n: OK but not the new set"; }
-			printf '%s\n' "$before" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null ;;
-		*) bad=$((bad + 1)); echo "# allocation $n: $r" ;;
-		esac
+	for what in failslab fail_page_alloc; do
+		printf '%s\n' "$before" | python3 "$TESTS_DIR/errno.py" write $SYS/rules >/dev/null
+		space=0 fails=0 bad=0 r=
+		while [ $space -lt 67108864 ]; do
+			arm $what $space
+			r=$(printf '%s' "$mixed" | python3 "$TESTS_DIR/errno.py" failwrite $SYS/rules)
+			disarm
+			[ "$r" = OK ] && break
+			if [ "$r" = ENOMEM ] && [ "$(cat $SYS/rules)" = "$before" ]; then
+				fails=$((fails + 1))
+			else
+				bad=$((bad + 1)); echo "# $what $space: $r, or the rules changed"
+			fi
+			space=$((space < 256 ? space + 32 : space * 5 / 4))
+		done
+		echo "# $what: $fails writes failed with ENOMEM, then it went through with $space bytes allowed"
+		check "$what on ctskip's allocations: writes fail until enough is allowed" test $fails -gt 0 -a "$r" = OK
+		check_eq "  each failure is ENOMEM with the rules intact" 0 $bad
+		check_eq "  then the complete new set" "$after" "$(cat $SYS/rules)"
 	done
-	echo "# a 12-rule write makes $hit filtered allocations: $nomem failed the write, the others were absorbed"
-	check "rules write: each of ctskip's allocations was failed in turn" test $hit -ge 5 -a "$r" = "OK unreached"
-	check "  some failed the write" test $nomem -gt 0
-	check_eq "  each is ENOMEM with the rules intact, or the complete new set" 0 $bad
-	check_eq "  the last write went through" "$after" "$(cat $SYS/rules)"
 	for a in failslab fail_page_alloc; do echo 0 > $D/$a/require-start; echo 0xffffffffffffffff > $D/$a/require-end; done
 fi
 check "existing netns still work: answered" talk "$A" udp 10.0.1.2 53 -n 2
