@@ -19,9 +19,32 @@ extern int ctskip_param_priority;
 /* Live on/off switch: the `enabled` parameter and /sys/kernel/ctskip/enabled. */
 extern bool ctskip_enabled;
 
-/* The writers' lock (rules, add, del, enabled). */
-void ctskip_lock(void);
-void ctskip_unlock(void);
+/*
+ * The argument string as the loading process gave it to (f)init_module(2),
+ * before the kernel cut it at blanks; NULL if it cannot be read. kfree() it.
+ */
+char *ctskip_load_args(void);
+void ctskip_kfree(const void *p);
+
+struct file;
+struct pid;
+struct bin_attribute;
+/* get_file() / fput() / file_count(); file_ns_capable(init_user_ns, NET_ADMIN). */
+void ctskip_file_get(struct file *file);
+void ctskip_file_put(struct file *file);
+long ctskip_file_count(const struct file *file);
+bool ctskip_file_net_admin(const struct file *file);
+/* A reference to the current task's (or its real parent's) thread group. */
+struct pid *ctskip_pid_current(void);
+struct pid *ctskip_pid_parent(void);
+bool ctskip_pid_is_current(const struct pid *pid);
+/* Whether the thread group still has a task. */
+bool ctskip_pid_alive(struct pid *pid);
+int ctskip_pid_nr(struct pid *pid);
+void ctskip_pid_put(struct pid *pid);
+void ctskip_rcu_read_lock(void);
+void ctskip_rcu_read_unlock(void);
+void ctskip_bin_attr_init(struct bin_attribute *attr);
 
 /* True when skb->_nfct is set (conntrack state, NOTRACK, or a template). */
 bool ctskip_skb_has_nfct(const struct sk_buff *skb);

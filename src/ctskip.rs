@@ -3,23 +3,28 @@
 //! ctskip: skip conntrack for chosen traffic in every network namespace.
 //!
 //! The packet's path: [`hook`] (skb → key via [`packet`], classify with the
-//! active [`ruleset`], untrack, count in [`counters`]). Control: [`sysfs`]
-//! and the module parameters (in `shim.c`); per-netns setup: [`pernet`];
-//! per-netns figures: [`procfs`]. The rule language and the classifier live
-//! in [`rules`], which needs no kernel and is tested on the host too.
+//! active [`ruleset`], untrack, count in [`counters`]). Control: [`control`]
+//! (the files under /sys/kernel/ctskip) and the module parameters; per-netns
+//! setup: [`pernet`]; per-netns figures: [`procfs`]. The rule language and
+//! the classifier live in [`rules`], which needs no kernel and is tested on
+//! the host too. [`kapi`] is the safe layer over the kernel's C API.
 
 use kernel::prelude::*;
+use kernel::sync::Arc;
+
+use rules::print::Escaped;
 
 mod bindings;
 mod compat;
+mod control;
 mod counters;
 mod hook;
 mod kalloc;
+mod kapi;
 mod packet;
 mod pernet;
 mod procfs;
 mod ruleset;
-mod sysfs;
 
 pub mod rules;
 
@@ -49,18 +54,36 @@ module! {
 }
 
 /// The loaded module: each field undoes its part when dropped, in this
-/// order: hooks and proc files first, then the control files, then the rules.
+/// order: hooks and proc files first, then the control files, then the
+/// writers' state (which unpublishes the rules).
 struct Ctskip {
     _pernet: pernet::Pernet,
-    _sysfs: sysfs::Sysfs,
-    _rules: ruleset::ActiveSet,
+    _sysfs: kapi::sysfs::Directory<control::Control>,
+    _control: Arc<control::Control>,
 }
 
 impl kernel::Module for Ctskip {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: module parameters are set before init runs and not
-        // written afterwards (mode 0444).
-        let (priority, rules) = unsafe { (bindings::ctskip_param_priority, bindings::ctskip_param_rules) };
+        // The kernel cut `rules="udp dport 53"` (quotes eaten by the shell)
+        // at its blanks and set rules=udp: refuse, rather than untrack all
+        // UDP in every netns.
+        let load_args = kapi::module::LoadArgs::read();
+        let split = load_args.as_ref().and_then(|a| rules::args::split_rules(a.bytes()));
+        // Only what the kernel itself parsed counts: the value it kept must
+        // be the one seen here.
+        if let Some(split) = split.filter(|s| s.kept == kapi::module::param_rules()) {
+            pr_err!(
+                "parameter rules: the value was split at blanks (\"{}\" then \"{}\"): quote it as rules='\"{} {}\"' on the command line, or rules=\"{} {}\" in modprobe.d\n",
+                Escaped(split.kept, 80),
+                Escaped(split.stray, 80),
+                Escaped(split.kept, 80),
+                Escaped(split.stray, 80),
+                Escaped(split.kept, 80),
+                Escaped(split.stray, 80)
+            );
+            return Err(EINVAL);
+        }
+        let priority = kapi::module::param_priority();
         if !(PRIORITY_MIN < priority && priority < PRIORITY_MAX) {
             pr_err!(
                 "parameter priority: {} is out of range (must be greater than {} and less than {})\n",
@@ -70,18 +93,24 @@ impl kernel::Module for Ctskip {
             );
             return Err(EINVAL);
         }
-        let text: &[u8] = if rules.is_null() {
-            &[]
-        } else {
-            // SAFETY: a charp parameter is a NUL-terminated string that
-            // lives as long as the module.
-            unsafe { core::ffi::CStr::from_ptr(rules.cast()) }.to_bytes()
-        };
-        let rules = ruleset::ActiveSet::new(text)?;
-        let sysfs = sysfs::Sysfs::new()?;
+        let text = kapi::module::param_rules();
+        let planned = rules::plan_replace::<kalloc::KAlloc>(&[], text).map_err(|e| {
+            match e {
+                rules::SetError::Parse(p) => pr_err!("parameter rules: {}\n", p),
+                rules::SetError::TooMany => pr_err!("parameter rules: more than {} rules\n", rules::MAX_RULES),
+                rules::SetError::NotFound(_) | rules::SetError::NoMem => {
+                    pr_err!("parameter rules: out of memory\n");
+                    return ENOMEM;
+                }
+            }
+            EINVAL
+        })?;
+        let first = ruleset::RuleSet::build(planned.iter().map(|p| p.rule))?;
+        let control = control::Control::new(first)?;
+        let sysfs = kapi::sysfs::Directory::new(c"ctskip", &control::FILES, control.clone())?;
         let pernet = pernet::Pernet::register(priority)?;
         pr_info!("version {} loaded (priority {})\n", VERSION, priority);
-        Ok(Ctskip { _pernet: pernet, _sysfs: sysfs, _rules: rules })
+        Ok(Ctskip { _pernet: pernet, _sysfs: sysfs, _control: control })
     }
 }
 

@@ -13,15 +13,9 @@ use crate::counters::{Stat, NO_ADD};
 use crate::packet::{dev_name, read_key};
 use crate::pernet::NetState;
 use crate::rules::rule::proto_has_ports;
-use crate::ruleset;
-
-/// Whether ctskip marks packets at all (`enabled`).
-#[inline]
-pub(crate) fn enabled() -> bool {
-    // SAFETY: a C bool written only by sysfs writers; a racy read of a
-    // single byte is what READ_ONCE() would do.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::ctskip_enabled)) }
-}
+use crate::kapi::module;
+use crate::kapi::rcu::ReadSide;
+use crate::ruleset::ACTIVE;
 
 /// The hook function for all four registrations.
 ///
@@ -35,7 +29,7 @@ pub(crate) unsafe extern "C" fn ctskip_hook(
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
 ) -> c_uint {
-    if enabled() {
+    if module::enabled() {
         // SAFETY: as promised by netfilter (see `# Safety`).
         unsafe { examine(&*priv_.cast::<NetState>(), skb, &*state) };
     }
@@ -64,8 +58,9 @@ unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::
         stats.count(Stat::Seen.bit() | Stat::AlreadyTracked.bit(), NO_ADD, 0);
         return;
     }
-    // SAFETY: hooks run inside an RCU read-side critical section.
-    let Some(set) = (unsafe { ruleset::current() }) else {
+    // SAFETY: netfilter runs hooks inside an RCU read-side critical section.
+    let rcu = unsafe { ReadSide::assume() };
+    let Some(set) = ACTIVE.get(&rcu) else {
         stats.count(Stat::Seen.bit(), NO_ADD, 0);
         return;
     };

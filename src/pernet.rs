@@ -5,15 +5,18 @@
 //! later (pernet operations). As in iptable_raw.c: hooks are unregistered in
 //! `pre_exit`, the rest is freed in `exit`, after an RCU grace period.
 
+use core::cell::UnsafeCell;
 use core::mem::size_of;
 use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use kernel::error::{from_result, to_result};
 use kernel::ffi::{c_int, c_uint};
 use kernel::prelude::*;
 
 use crate::bindings;
-use crate::counters::{PerCpu, STAT_NAMES};
+use crate::counters::STAT_NAMES;
+use crate::kapi::percpu::PerCpu;
 use crate::hook::ctskip_hook;
 use crate::procfs;
 
@@ -39,11 +42,11 @@ impl NetState {
     }
 }
 
-/// The id of our slot in `net_generic()`.
-static mut NET_ID: c_uint = 0;
+/// The id of our slot in `net_generic()` (written by the pernet core).
+static NET_ID: AtomicU32 = AtomicU32::new(0);
 
 /// The hook priority, set once at load before registration.
-static mut PRIORITY: c_int = -201;
+static PRIORITY: AtomicI32 = AtomicI32::new(-201);
 
 /// The netns's [`NetState`].
 ///
@@ -54,7 +57,7 @@ static mut PRIORITY: c_int = -201;
 pub(crate) unsafe fn state(net: *const bindings::net) -> *mut NetState {
     // SAFETY: `NET_ID` is written once by register_pernet_subsys() before any
     // netns callback runs; `net` is live (caller).
-    unsafe { bindings::ctskip_net_generic(net, NET_ID).cast() }
+    unsafe { bindings::ctskip_net_generic(net, NET_ID.load(Ordering::Acquire)).cast() }
 }
 
 unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
@@ -96,8 +99,7 @@ unsafe fn setup(net: *mut bindings::net) -> Result {
         ops.hook = Some(ctskip_hook);
         ops.pf = pf as u8;
         ops.hooknum = hooknum;
-        // SAFETY: written once at load, before registration.
-        ops.priority = unsafe { PRIORITY };
+        ops.priority = PRIORITY.load(Ordering::Relaxed);
         ops.priv_ = ns.cast();
     }
     // The proc file first: once the hooks are registered nothing fails.
@@ -110,7 +112,12 @@ unsafe fn setup(net: *mut bindings::net) -> Result {
     // SAFETY: `ops` are filled and live until `pre_exit` unregisters them.
     let r = to_result(unsafe { bindings::nf_register_net_hooks(net, (*ns).ops.as_ptr(), NHOOKS as c_uint) });
     if let Err(e) = r {
-        // SAFETY: created above; no hook uses the counters.
+        // nf_register_net_hooks() may have published some of the hooks to
+        // packets before it failed and unwound them (as x_tables.c says of
+        // this path): wait for those packets before freeing the counters.
+        crate::kapi::rcu::synchronize();
+        // SAFETY: created above; after the grace period no hook uses the
+        // counters.
         unsafe {
             procfs::remove(net);
             drop(KBox::from_raw((*ns).stats));
@@ -137,17 +144,25 @@ unsafe extern "C" fn net_exit(net: *mut bindings::net) {
     }
 }
 
-static mut PERNET: bindings::pernet_operations = bindings::pernet_operations {
+/// The pernet operations: written by the pernet core while registered (its
+/// list head), so kept in an `UnsafeCell`.
+struct PernetOps(UnsafeCell<bindings::pernet_operations>);
+
+// SAFETY: only the pernet core touches the operations, under its own lock,
+// between registration and unregistration.
+unsafe impl Sync for PernetOps {}
+
+static PERNET: PernetOps = PernetOps(UnsafeCell::new(bindings::pernet_operations {
     init: Some(net_init),
     pre_exit: Some(net_pre_exit),
     exit: Some(net_exit),
     // The pernet core writes our id there.
-    id: ptr::addr_of_mut!(NET_ID),
+    id: NET_ID.as_ptr(),
     size: size_of::<NetState>(),
     // SAFETY: all-zero is valid for the remaining fields (list head unused
     // until registration, optional callbacks absent).
     ..unsafe { core::mem::zeroed() }
-};
+}));
 
 /// The pernet registration: hooks and counters in every netns while alive.
 pub(crate) struct Pernet(());
@@ -155,10 +170,9 @@ pub(crate) struct Pernet(());
 impl Pernet {
     /// Registers in every existing netns and every later one, at `priority`.
     pub(crate) fn register(priority: i32) -> Result<Self> {
-        // SAFETY: nothing is registered yet, so nothing reads PRIORITY.
-        unsafe { PRIORITY = priority };
+        PRIORITY.store(priority, Ordering::Relaxed);
         // SAFETY: `PERNET` is a static that stays registered until `drop`.
-        to_result(unsafe { bindings::register_pernet_subsys(ptr::addr_of_mut!(PERNET)) })?;
+        to_result(unsafe { bindings::register_pernet_subsys(PERNET.0.get()) })?;
         Ok(Pernet(()))
     }
 }
@@ -168,6 +182,6 @@ impl Drop for Pernet {
         // SAFETY: registered in `register`; this runs `pre_exit` and `exit`
         // for every netns (with a grace period between) and returns when
         // all hooks and proc files are gone.
-        unsafe { bindings::unregister_pernet_subsys(ptr::addr_of_mut!(PERNET)) };
+        unsafe { bindings::unregister_pernet_subsys(PERNET.0.get()) };
     }
 }

@@ -4,7 +4,16 @@
  * inlines (nf_ct_set, skb_header_pointer, net_generic), per-CPU macros,
  * a static mutex and the module parameters. No logic lives here.
  */
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/compat.h>
+#include <linux/ptrace.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
+#include <linux/pid.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
@@ -52,16 +61,115 @@ bool ctskip_enabled = true;
 module_param_named(enabled, ctskip_enabled, bool, 0444);
 MODULE_PARM_DESC(enabled, "mark matching packets untracked (default 1)");
 
-static DEFINE_MUTEX(ctskip_mutex);
-
-void ctskip_lock(void)
+/*
+ * The argument string exactly as the loading process passed it to
+ * init_module(2) or finit_module(2). THIS_MODULE->args holds the same text,
+ * but parse_args() cut it in place (NULs where the blanks were), so where
+ * it ends can no longer be told. Only from module init, which runs in the
+ * loading syscall. NULL when it cannot be read (another syscall, a compat
+ * task, a fault); kfree() the result.
+ */
+char *ctskip_load_args(void)
 {
-	mutex_lock(&ctskip_mutex);
+	struct pt_regs *regs = task_pt_regs(current);
+	unsigned long args[6];
+	const char __user *uargs;
+	char *s;
+
+	if (in_compat_syscall())
+		return NULL;
+	syscall_get_arguments(current, regs, args);
+	switch (syscall_get_nr(current, regs)) {
+	case __NR_finit_module:
+		uargs = (const char __user *)args[1];
+		break;
+	case __NR_init_module:
+		uargs = (const char __user *)args[2];
+		break;
+	default:
+		return NULL;
+	}
+	s = strndup_user(uargs, 1 << 24);
+	return IS_ERR(s) ? NULL : s;
 }
 
-void ctskip_unlock(void)
+void ctskip_kfree(const void *p)
 {
-	mutex_unlock(&ctskip_mutex);
+	kfree(p);
+}
+
+/* Open files: a held reference, its count, the opener's capability. */
+void ctskip_file_get(struct file *file)
+{
+	get_file(file);
+}
+
+void ctskip_file_put(struct file *file)
+{
+	fput(file);
+}
+
+long ctskip_file_count(const struct file *file)
+{
+	return file_count(file);
+}
+
+bool ctskip_file_net_admin(const struct file *file)
+{
+	return file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN);
+}
+
+/* Processes: held struct pid of a thread group. */
+struct pid *ctskip_pid_current(void)
+{
+	return get_pid(task_tgid(current));
+}
+
+struct pid *ctskip_pid_parent(void)
+{
+	struct pid *pid;
+
+	rcu_read_lock();
+	pid = get_pid(task_tgid(rcu_dereference(current->real_parent)));
+	rcu_read_unlock();
+	return pid;
+}
+
+bool ctskip_pid_is_current(const struct pid *pid)
+{
+	return task_tgid(current) == pid;
+}
+
+bool ctskip_pid_alive(struct pid *pid)
+{
+	return pid_has_task(pid, PIDTYPE_TGID);
+}
+
+int ctskip_pid_nr(struct pid *pid)
+{
+	return pid_vnr(pid);
+}
+
+void ctskip_pid_put(struct pid *pid)
+{
+	put_pid(pid);
+}
+
+/* RCU read-side sections (rcu_read_lock() is a static inline). */
+void ctskip_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void ctskip_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+/* A bin_attribute made at run time needs its lockdep key set. */
+void ctskip_bin_attr_init(struct bin_attribute *attr)
+{
+	sysfs_bin_attr_init(attr);
 }
 
 bool ctskip_skb_has_nfct(const struct sk_buff *skb)

@@ -9,6 +9,7 @@
 //! fuzzing). Memory comes through the [`Alloc`] trait, so every allocation is
 //! fallible and the caller picks the allocator (`KVVec` in the kernel).
 
+pub mod args;
 pub mod buf;
 pub mod classify;
 pub mod key;
@@ -16,10 +17,12 @@ pub mod parse;
 pub mod print;
 pub mod rule;
 pub mod set;
+pub mod text;
 
 pub use buf::{Alloc, Buf, NoMem};
 pub use classify::Classifier;
 pub use key::PacketKey;
 pub use parse::{parse_rules, ParseError};
 pub use rule::{Family, IfName, PortRange, Prefix, Rule};
-pub use set::{plan_add, plan_del, plan_replace, SetError, MAX_RULES};
+pub use set::{plan_add, plan_del, plan_replace, RulesError, SetError, MAX_RULES};
+pub use text::{Incoming, Tail};

@@ -65,11 +65,18 @@ impl Display for WithLine<'_, '_> {
     }
 }
 
-fn is_blank(b: u8) -> bool {
+/// The reason given for a rule with no field.
+const REASON_NO_FIELD: &str = "rule has no field";
+/// The reason given for ports without a protocol that has them.
+const REASON_PORTS_NEED_PROTO: &str = "ports need tcp, udp, udplite, sctp or dccp";
+
+/// Whether `b` separates words.
+pub fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
+/// `s` without blanks at either end.
+pub fn trim(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
         if !is_blank(*first) {
             break;
@@ -238,7 +245,7 @@ pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
     }
 
     if !seen[..8].iter().any(|&s| s) {
-        return Err(err(text, "rule has no field"));
+        return Err(err(text, REASON_NO_FIELD));
     }
 
     // The family: explicit, implied by addresses, by icmp or icmpv6.
@@ -268,7 +275,7 @@ pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
 
     if let Some(w) = ports_w {
         if !r.proto.is_some_and(proto_has_ports) {
-            return Err(err(w, "ports need tcp, udp, udplite, sctp or dccp"));
+            return Err(err(w, REASON_PORTS_NEED_PROTO));
         }
     }
     Ok(r)
@@ -333,4 +340,102 @@ fn valid_ifname(w: &[u8]) -> bool {
         && w != b"."
         && w != b".."
         && w.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':')
+}
+
+/// The keywords of the rule language: the field slot each one fills (as in
+/// [`parse_rule`]) and whether a value follows it.
+const KEYWORDS: [(&str, usize, bool); 19] = [
+    ("ip", 0, false),
+    ("ip6", 0, false),
+    ("proto", 1, true),
+    ("tcp", 1, false),
+    ("udp", 1, false),
+    ("udplite", 1, false),
+    ("sctp", 1, false),
+    ("dccp", 1, false),
+    ("icmp", 1, false),
+    ("icmpv6", 1, false),
+    ("gre", 1, false),
+    ("esp", 1, false),
+    ("ah", 1, false),
+    ("saddr", 2, true),
+    ("daddr", 3, true),
+    ("sport", 4, true),
+    ("dport", 5, true),
+    ("iif", 6, true),
+    ("oif", 7, true),
+];
+
+/// `oneway`, the one keyword outside [`KEYWORDS`]' slots 0..8.
+const ONEWAY_SLOT: usize = 8;
+
+/// Whether `w` is a complete, valid value for the keyword of `slot`.
+fn value_ok(slot: usize, w: &[u8]) -> bool {
+    match slot {
+        1 => parse_num(w, 255).is_some(),
+        2 | 3 => parse_cidr(w).is_some(),
+        4 | 5 => parse_ports(w).is_some(),
+        _ => valid_ifname(w),
+    }
+}
+
+/// Whether more bytes appended to `w` could make a valid value for the
+/// keyword of `slot` (lenient for addresses: their characters only).
+fn value_could_continue(slot: usize, w: &[u8]) -> bool {
+    let digits_upto = |s: &[u8], max: u32| s.is_empty() || parse_num(s, max).is_some();
+    match slot {
+        1 => parse_num(w, 255).is_some(),
+        2 | 3 => w.len() <= 49 && w.iter().all(|&b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/')),
+        4 | 5 => match w.iter().position(|&b| b == b'-') {
+            None => parse_num(w, 65535).is_some(),
+            Some(i) => parse_num(&w[..i], 65535).is_some() && digits_upto(&w[i + 1..], 65535),
+        },
+        _ => w.len() <= IFNAME_MAX && w.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':'),
+    }
+}
+
+/// Whether a rule's text that does not parse (yet) could still become a
+/// rule when more bytes are appended to it: the last word may be cut short,
+/// a keyword may still lack its value, and a rule may still lack a field (a
+/// protocol for its ports, any field at all). A word that is wrong already,
+/// a repeated keyword or an address family conflict cannot be mended by
+/// appending.
+pub fn could_continue(text: &[u8]) -> bool {
+    let cut_short = text.last().is_some_and(|&b| !is_blank(b));
+    let n = text.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).count();
+    let mut seen = [false; 9];
+    let mut want_value: Option<usize> = None;
+    for (i, w) in text.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).enumerate() {
+        let partial = cut_short && i + 1 == n;
+        if let Some(slot) = want_value.take() {
+            let ok = if partial { value_could_continue(slot, w) } else { value_ok(slot, w) };
+            if !ok {
+                return false;
+            }
+            continue;
+        }
+        if partial {
+            return KEYWORDS.iter().any(|(k, slot, _)| k.as_bytes().starts_with(w) && !seen[*slot])
+                || (b"oneway".starts_with(w) && !seen[ONEWAY_SLOT]);
+        }
+        let (slot, takes_value) = match KEYWORDS.iter().find(|(k, _, _)| k.as_bytes() == w) {
+            Some((_, slot, v)) => (*slot, *v),
+            None if w == b"oneway" => (ONEWAY_SLOT, false),
+            None => return false,
+        };
+        if seen[slot] {
+            return false;
+        }
+        seen[slot] = true;
+        if takes_value {
+            want_value = Some(slot);
+        }
+    }
+    if want_value.is_some() || cut_short {
+        return true;
+    }
+    match parse_rule(text, 0) {
+        Ok(_) => true,
+        Err(e) => e.reason == REASON_NO_FIELD || e.reason == REASON_PORTS_NEED_PROTO,
+    }
 }

@@ -98,13 +98,20 @@ fn hash_rule(r: &Rule) -> u64 {
 /// An index from rules to their position in a slice (open addressing).
 pub struct RuleIndex<A: Alloc> {
     slots: A::Buf<u32>,
+    /// Rules recorded.
+    len: usize,
 }
 
 impl<A: Alloc> RuleIndex<A> {
     /// An index with room for `n` rules.
     pub fn with_capacity(n: usize) -> Result<Self, NoMem> {
         let cap = (n.max(4) * 2).next_power_of_two();
-        Ok(RuleIndex { slots: filled::<A, u32>(NEW, cap)? })
+        Ok(RuleIndex { slots: filled::<A, u32>(NEW, cap)?, len: 0 })
+    }
+
+    /// Whether one more rule fits (at most half the slots are used).
+    pub fn has_room(&self) -> bool {
+        2 * (self.len + 1) <= self.slots.len()
     }
 
     fn probe(&self, rules: &[Rule], r: &Rule) -> (usize, Option<u32>) {
@@ -132,6 +139,7 @@ impl<A: Alloc> RuleIndex<A> {
             (_, Some(_)) => false,
             (i, None) => {
                 self.slots[i] = at;
+                self.len += 1;
                 true
             }
         }
@@ -139,7 +147,7 @@ impl<A: Alloc> RuleIndex<A> {
 }
 
 /// Index over the rules of a planned set.
-fn index_of<A: Alloc>(rules: &[Rule], cap: usize) -> Result<RuleIndex<A>, NoMem> {
+pub fn index_of<A: Alloc>(rules: &[Rule], cap: usize) -> Result<RuleIndex<A>, NoMem> {
     let mut idx = RuleIndex::<A>::with_capacity(cap)?;
     for i in 0..rules.len() {
         idx.insert(rules, i as u32);
@@ -185,8 +193,60 @@ pub fn plan_replace<'a, A: Alloc>(
     text: &'a [u8],
 ) -> Result<A::Buf<Planned>, SetError<'a>> {
     let new = parse_unique::<A>(text)?;
+    replace_with::<A>(old, &new).map_err(SetError::from_rules)
+}
+
+/// `add` write: the active rules, then those of `text` not yet active.
+pub fn plan_add<'a, A: Alloc>(
+    old: &[Rule],
+    text: &'a [u8],
+) -> Result<A::Buf<Planned>, SetError<'a>> {
+    let add = parse_unique::<A>(text)?;
+    add_rules::<A>(old, &add).map_err(SetError::from_rules)
+}
+
+/// `del` write: the active rules less those of `text`, all of which must be
+/// active.
+pub fn plan_del<'a, A: Alloc>(
+    old: &[Rule],
+    text: &'a [u8],
+) -> Result<A::Buf<Planned>, SetError<'a>> {
+    let del = parse_unique::<A>(text)?;
+    del_rules::<A>(old, &del).map_err(SetError::from_rules)
+}
+
+/// Why a change given as rules (already parsed) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesError {
+    /// More than [`MAX_RULES`] rules (ENOSPC).
+    TooMany,
+    /// `del` of a rule that is not active (ENOENT).
+    NotFound(Rule),
+    /// Out of memory (ENOMEM).
+    NoMem,
+}
+
+impl From<NoMem> for RulesError {
+    fn from(_: NoMem) -> Self {
+        RulesError::NoMem
+    }
+}
+
+impl SetError<'_> {
+    fn from_rules(e: RulesError) -> Self {
+        match e {
+            RulesError::TooMany => SetError::TooMany,
+            RulesError::NotFound(r) => SetError::NotFound(r),
+            RulesError::NoMem => SetError::NoMem,
+        }
+    }
+}
+
+/// The new set is exactly `new` (distinct rules), each remembering its
+/// index in `old` if it was there.
+pub fn replace_with<A: Alloc>(old: &[Rule], new: &[Rule]) -> Result<A::Buf<Planned>, RulesError> {
     if new.len() > MAX_RULES {
-        return Err(SetError::TooMany);
+        return Err(RulesError::TooMany);
     }
     let old_idx = index_of::<A>(old, old.len())?;
     let mut out = A::Buf::<Planned>::with_capacity(new.len())?;
@@ -196,16 +256,12 @@ pub fn plan_replace<'a, A: Alloc>(
     Ok(out)
 }
 
-/// `add` write: the active rules, then those of `text` not yet active.
-pub fn plan_add<'a, A: Alloc>(
-    old: &[Rule],
-    text: &'a [u8],
-) -> Result<A::Buf<Planned>, SetError<'a>> {
-    let add = parse_unique::<A>(text)?;
+/// `old`, then the rules of `add` (distinct) not in it.
+pub fn add_rules<A: Alloc>(old: &[Rule], add: &[Rule]) -> Result<A::Buf<Planned>, RulesError> {
     let old_idx = index_of::<A>(old, old.len())?;
     let fresh = add.iter().filter(|r| old_idx.find(old, r).is_none()).count();
     if old.len() + fresh > MAX_RULES {
-        return Err(SetError::TooMany);
+        return Err(RulesError::TooMany);
     }
     let mut out = A::Buf::<Planned>::with_capacity(old.len() + fresh)?;
     for (i, r) in old.iter().enumerate() {
@@ -217,19 +273,14 @@ pub fn plan_add<'a, A: Alloc>(
     Ok(out)
 }
 
-/// `del` write: the active rules less those of `text`, all of which must be
-/// active.
-pub fn plan_del<'a, A: Alloc>(
-    old: &[Rule],
-    text: &'a [u8],
-) -> Result<A::Buf<Planned>, SetError<'a>> {
-    let del = parse_unique::<A>(text)?;
+/// `old` less the rules of `del` (distinct), every one of which must be in it.
+pub fn del_rules<A: Alloc>(old: &[Rule], del: &[Rule]) -> Result<A::Buf<Planned>, RulesError> {
     let old_idx = index_of::<A>(old, old.len())?;
     let mut gone = filled::<A, bool>(false, old.len())?;
     for r in del.iter() {
         match old_idx.find(old, r) {
             Some(i) => gone[i as usize] = true,
-            None => return Err(SetError::NotFound(*r)),
+            None => return Err(RulesError::NotFound(*r)),
         }
     }
     let mut out = A::Buf::<Planned>::with_capacity(old.len() - del.len())?;

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control files under /sys/kernel/ctskip/ and what writes to them do.
+//!
+//! - `rules`, `add`, `del`: a text written through one open file, in as many
+//!   `write()` calls as it takes. The active set follows the text as it
+//!   arrives; a refused piece returns the set to what it was before the
+//!   file's first write. While one file's text is in progress, every other
+//!   writer gets EBUSY.
+//! - `stage` + `commit`: a text that changes the set only when its writer
+//!   commits it, all at once.
+//! - `enabled`, `hits`: the switch and the per-rule counts.
+//!
+//! sysfs does not say when a file is closed: ctskip holds a reference to the
+//! writer's file and sees it closed once that reference is the last one.
+
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+
+use crate::kalloc::KAlloc;
+use crate::kapi::file::{File, FileRef};
+use crate::kapi::module;
+use crate::kapi::process::Process;
+use crate::kapi::rcu::ReadLock;
+use crate::kapi::sysfs::{FileSpec, Files};
+use crate::rules::set::{add_rules, del_rules, plan_replace, replace_with};
+use crate::rules::{Incoming, ParseError, Rule, RulesError, SetError, Tail, MAX_RULES};
+use crate::ruleset::{Publisher, RuleSet, ACTIVE};
+
+/// The most one open file may write (65,536 rules of up to about 250 bytes).
+pub(crate) const TEXT_MAX: usize = 16 << 20;
+
+/// Open files whose reads are kept as snapshots at once (more evict the
+/// oldest).
+const MAX_READERS: usize = 64;
+
+/// The files, in the order of their ids.
+pub(crate) static FILES: [FileSpec; 7] = [
+    FileSpec { name: c"rules", mode: 0o644, read: true, write: true },
+    FileSpec { name: c"add", mode: 0o200, read: false, write: true },
+    FileSpec { name: c"del", mode: 0o200, read: false, write: true },
+    FileSpec { name: c"stage", mode: 0o200, read: false, write: true },
+    FileSpec { name: c"commit", mode: 0o200, read: false, write: true },
+    FileSpec { name: c"enabled", mode: 0o644, read: true, write: true },
+    FileSpec { name: c"hits", mode: 0o444, read: true, write: false },
+];
+const RULES: usize = 0;
+const ADD: usize = 1;
+const DEL: usize = 2;
+const STAGE: usize = 3;
+const COMMIT: usize = 4;
+const ENABLED: usize = 5;
+const HITS: usize = 6;
+
+fn name(id: usize) -> &'static str {
+    ["rules", "add", "del", "stage", "commit", "enabled", "hits"].get(id).copied().unwrap_or("?")
+}
+
+/// What a text to `rules`, `add` or `del` does to the set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Replace,
+    Add,
+    Del,
+}
+
+/// Who wrote a staged text: the process, and its parent (the shell that
+/// ran `cat ... > stage` and then writes `commit`).
+struct Owner {
+    writer: Option<Process>,
+    parent: Option<Process>,
+}
+
+impl Owner {
+    fn current() -> Self {
+        Owner { writer: Process::current(), parent: Process::parent() }
+    }
+
+    fn is_current(&self) -> bool {
+        self.writer.as_ref().is_some_and(|p| p.is_current()) || self.parent.as_ref().is_some_and(|p| p.is_current())
+    }
+
+    fn is_writer(&self) -> bool {
+        self.writer.as_ref().is_some_and(|p| p.is_current())
+    }
+
+    fn alive(&self) -> bool {
+        self.writer.as_ref().is_some_and(|p| p.alive()) || self.parent.as_ref().is_some_and(|p| p.alive())
+    }
+
+    fn nr(&self) -> i32 {
+        self.writer.as_ref().map_or(0, |p| p.nr())
+    }
+}
+
+/// A text to `rules`, `add` or `del` in progress.
+struct RulesText {
+    kind: Kind,
+    /// The set before the text's first piece (restored if a piece is refused).
+    before: Arc<RuleSet>,
+    incoming: KBox<Incoming<KAlloc>>,
+    /// Whether the set was published for this text at least once.
+    published: bool,
+    /// What was last published: rules of `incoming` and the tail rule.
+    published_rules: usize,
+    published_tail: Option<Rule>,
+}
+
+enum Body {
+    Rules(RulesText),
+    Stage(KVVec<u8>, Owner),
+    /// A refused text: its later pieces are refused too.
+    Failed,
+}
+
+/// The text one open file is writing.
+struct Text {
+    file: FileRef,
+    id: usize,
+    /// Bytes received (the next piece's offset).
+    len: usize,
+    body: Body,
+}
+
+/// A staged text whose writer has finished, waiting for its commit.
+struct Staged {
+    text: KVVec<u8>,
+    owner: Owner,
+}
+
+/// The writers' state, behind their mutex.
+struct Writers {
+    publisher: Publisher,
+    text: Option<Text>,
+    staged: Option<Staged>,
+}
+
+/// A reader's snapshot: what one open file of `rules` or `hits` reads.
+struct Snapshot {
+    file: FileRef,
+    id: usize,
+    /// The set read (for `rules`) ...
+    set: Arc<RuleSet>,
+    /// ... or its counts, rendered once (for `hits`).
+    hits: Option<KVVec<u8>>,
+}
+
+/// The control files' state.
+#[pin_data]
+pub(crate) struct Control {
+    #[pin]
+    writers: Mutex<Writers>,
+    #[pin]
+    readers: Mutex<Readers>,
+}
+
+/// The readers' snapshots, one slot per open file.
+struct Readers {
+    slots: [Option<Snapshot>; MAX_READERS],
+    /// The slot to reuse next when all are taken.
+    evict: usize,
+}
+
+impl Control {
+    /// The control state, with `first` published.
+    pub(crate) fn new(first: Arc<RuleSet>) -> Result<Arc<Control>> {
+        let publisher = Publisher::new(first);
+        Arc::pin_init(
+            pin_init!(Control {
+                writers <- new_mutex!(Writers { publisher, text: None, staged: None }, "ctskip_writers"),
+                readers <- new_mutex!(Readers { slots: [const { None }; MAX_READERS], evict: 0 }, "ctskip_readers"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// Logs a parse error with its line in the whole text.
+fn log_parse(file: &str, e: &ParseError<'_>) {
+    pr_err!("{}: {}\n", file, e.with_line());
+}
+
+impl Writers {
+    /// Ends what is over: a text whose file every writer closed, a staged
+    /// text whose writer and parent are gone.
+    fn settle(&mut self) {
+        if self.text.as_ref().is_some_and(|t| t.file.closed_elsewhere()) {
+            if let Some(t) = self.text.take() {
+                match t.body {
+                    Body::Stage(text, owner) => self.staged = Some(Staged { text, owner }),
+                    Body::Rules(r) => {
+                        if let Ok(Tail::Unfinished) = r.incoming.tail() {
+                            pr_warn!(
+                                "{}: the text ended in an unfinished rule on line {}, which was not applied\n",
+                                name(t.id),
+                                r.incoming.line_no()
+                            );
+                        }
+                    }
+                    Body::Failed => {}
+                }
+            }
+        }
+        if self.staged.as_ref().is_some_and(|s| !s.owner.alive()) {
+            self.staged = None;
+        }
+    }
+
+    /// Puts back the set from before a refused text, and marks it failed.
+    fn refuse(&mut self, err: Error) -> Error {
+        if let Some(t) = self.text.as_mut() {
+            if let Body::Rules(r) = core::mem::replace(&mut t.body, Body::Failed) {
+                if self.publisher.publish(r.before).is_err() {
+                    pr_err!("{}: out of memory restoring the earlier rules\n", name(t.id));
+                }
+            }
+        }
+        err
+    }
+
+    /// One piece of a text to `rules`, `add`, `del` or `stage`.
+    fn piece(&mut self, id: usize, file: &File, off: usize, data: &[u8]) -> Result<usize> {
+        self.settle();
+        let mine = self.text.as_ref().is_some_and(|t| t.file.is(file));
+        if !mine && self.text.as_ref().is_some_and(|t| !matches!(t.body, Body::Failed)) {
+            pr_err!("{}: another writer's text is still arriving (EBUSY)\n", name(id));
+            return Err(EBUSY);
+        }
+        if mine && off == 0 && self.text.as_ref().is_some_and(|t| t.len > 0) {
+            // The same file starts over (seek to 0): the earlier text stands.
+            if let Some(Text { body: Body::Stage(text, owner), .. }) = self.text.take() {
+                self.staged = Some(Staged { text, owner });
+            }
+        }
+        if self.text.as_ref().is_some_and(|t| t.file.is(file)) {
+            let t = self.text.as_ref().map_or(0, |t| t.len);
+            if matches!(self.text.as_ref().map(|t| &t.body), Some(Body::Failed)) {
+                return Err(EINVAL);
+            }
+            if off != t {
+                pr_err!("{}: write at offset {} does not continue the text ({} bytes so far)\n", name(id), off, t);
+                return Err(self.refuse(EINVAL));
+            }
+        } else {
+            if off != 0 {
+                pr_err!("{}: write at offset {} continues no text (start at offset 0)\n", name(id), off);
+                return Err(EINVAL);
+            }
+            self.start(id, file)?;
+        }
+        if off + data.len() > TEXT_MAX {
+            pr_err!("{}: the text would exceed {} bytes (EFBIG)\n", name(id), TEXT_MAX);
+            return Err(self.refuse(EFBIG));
+        }
+        let r = self.take(data);
+        if let Some(t) = self.text.as_mut() {
+            t.len += data.len();
+        }
+        r.map(|_| data.len()).map_err(|e| self.refuse(e))
+    }
+
+    /// Starts a text for `file`.
+    fn start(&mut self, id: usize, file: &File) -> Result {
+        let body = if id == STAGE {
+            if let Some(s) = &self.staged {
+                if !s.owner.is_writer() {
+                    pr_err!("stage: a staged text of process {} waits for its commit (EBUSY)\n", s.owner.nr());
+                    return Err(EBUSY);
+                }
+            }
+            self.staged = None;
+            Body::Stage(KVVec::new(), Owner::current())
+        } else {
+            let kind = match id {
+                ADD => Kind::Add,
+                DEL => Kind::Del,
+                _ => Kind::Replace,
+            };
+            let incoming = KBox::new(Incoming::new().map_err(|_| ENOMEM)?, GFP_KERNEL)?;
+            Body::Rules(RulesText {
+                kind,
+                before: self.publisher.current().clone(),
+                incoming,
+                published: false,
+                published_rules: 0,
+                published_tail: None,
+            })
+        };
+        self.text = Some(Text { file: file.hold(), id, len: 0, body });
+        Ok(())
+    }
+
+    /// Takes a piece into the text in progress and updates the set.
+    fn take(&mut self, data: &[u8]) -> Result {
+        let Some(t) = self.text.as_mut() else { return Err(EINVAL) };
+        let file = name(t.id);
+        let r = match &mut t.body {
+            Body::Stage(text, _) => {
+                return text.extend_from_slice(data, GFP_KERNEL).map_err(|_| {
+                    pr_err!("stage: out of memory\n");
+                    ENOMEM
+                });
+            }
+            Body::Rules(r) => r,
+            Body::Failed => return Err(EINVAL),
+        };
+        if let Err(e) = r.incoming.push(data) {
+            return Err(set_error(file, e));
+        }
+        let tail = match r.incoming.tail() {
+            Ok(Tail::Rule(rule)) => Some(rule),
+            Ok(_) => None,
+            Err(e) => {
+                log_parse(file, &e);
+                return Err(EINVAL);
+            }
+        };
+        let n = r.incoming.rules().len();
+        if r.published && n == r.published_rules && tail == r.published_tail {
+            return Ok(());
+        }
+        // The text's rules so far, the tail last (if it is new).
+        let mut list = KVVec::with_capacity(n + 1, GFP_KERNEL)?;
+        list.extend_from_slice(r.incoming.rules(), GFP_KERNEL)?;
+        if let Some(rule) = tail {
+            if !list.contains(&rule) {
+                list.push(rule, GFP_KERNEL)?;
+            }
+        }
+        let before = r.before.rules();
+        let planned = match r.kind {
+            Kind::Replace => replace_with::<KAlloc>(&[], &list),
+            Kind::Add => add_rules::<KAlloc>(before, &list),
+            Kind::Del => del_rules::<KAlloc>(before, &list),
+        };
+        let planned = planned.map_err(|e| match e {
+            RulesError::TooMany => {
+                pr_err!("{}: more than {} rules (ENOSPC)\n", file, MAX_RULES);
+                ENOSPC
+            }
+            RulesError::NotFound(rule) => {
+                let line = r
+                    .incoming
+                    .rules()
+                    .iter()
+                    .position(|x| *x == rule)
+                    .map_or(r.incoming.line_no(), |i| r.incoming.line_of(i));
+                pr_err!("{}: line {}: rule not present: {}\n", file, line, rule);
+                ENOENT
+            }
+            RulesError::NoMem => {
+                pr_err!("{}: out of memory\n", file);
+                ENOMEM
+            }
+        })?;
+        r.published = true;
+        r.published_rules = n;
+        r.published_tail = tail;
+        self.publisher.build_and_publish(&planned).inspect_err(|_| pr_err!("{}: out of memory\n", file))
+    }
+
+    /// `commit`: 1 applies the staged text, 0 discards it.
+    fn commit(&mut self, apply: bool) -> Result {
+        self.settle();
+        if let Some(t) = &self.text {
+            match &t.body {
+                Body::Stage(_, owner) if owner.is_writer() => {
+                    // The writer commits its own stage: it has finished.
+                    if let Some(Text { body: Body::Stage(text, owner), .. }) = self.text.take() {
+                        self.staged = Some(Staged { text, owner });
+                    }
+                }
+                Body::Stage(..) => {
+                    pr_err!("commit: the stage's writer has not finished (its file is still open) (EBUSY)\n");
+                    return Err(EBUSY);
+                }
+                Body::Rules(_) => {
+                    pr_err!("commit: another writer's text is still arriving (EBUSY)\n");
+                    return Err(EBUSY);
+                }
+                Body::Failed => {}
+            }
+        }
+        let Some(staged) = self.staged.take() else {
+            pr_err!("commit: nothing staged\n");
+            return Err(crate::kapi::enodata());
+        };
+        if !staged.owner.is_current() {
+            pr_err!("commit: the staged text belongs to process {} (EBUSY)\n", staged.owner.nr());
+            self.staged = Some(staged);
+            return Err(EBUSY);
+        }
+        if !apply {
+            return Ok(());
+        }
+        let planned = plan_replace::<KAlloc>(self.publisher.current().rules(), &staged.text).map_err(|e| match e {
+            SetError::Parse(p) => {
+                log_parse("commit", &p);
+                EINVAL
+            }
+            SetError::TooMany => {
+                pr_err!("commit: more than {} rules (ENOSPC)\n", MAX_RULES);
+                ENOSPC
+            }
+            SetError::NotFound(_) | SetError::NoMem => {
+                pr_err!("commit: out of memory\n");
+                ENOMEM
+            }
+        })?;
+        self.publisher.build_and_publish(&planned).inspect_err(|_| pr_err!("commit: out of memory\n"))
+    }
+}
+
+/// The errno and log line of a refused piece.
+fn set_error(file: &str, e: SetError<'_>) -> Error {
+    match e {
+        SetError::Parse(p) => {
+            log_parse(file, &p);
+            EINVAL
+        }
+        SetError::TooMany => {
+            pr_err!("{}: more than {} rules (ENOSPC)\n", file, MAX_RULES);
+            ENOSPC
+        }
+        SetError::NotFound(r) => {
+            pr_err!("{}: rule not present: {}\n", file, r);
+            ENOENT
+        }
+        SetError::NoMem => {
+            pr_err!("{}: out of memory\n", file);
+            ENOMEM
+        }
+    }
+}
+
+/// A `1` or `0` (with or without a newline).
+fn flag(file: &str, data: &[u8], hint: &str) -> Result<bool> {
+    match data {
+        b"1" | b"1\n" => Ok(true),
+        b"0" | b"0\n" => Ok(false),
+        other => {
+            pr_err!("{}: invalid value \"{}\" ({})\n", file, crate::rules::print::Escaped(other, 40), hint);
+            Err(EINVAL)
+        }
+    }
+}
+
+/// Copies `src[off..]` into `out`; returns the bytes copied.
+fn copy_window(src: &[u8], off: usize, out: &mut [u8]) -> usize {
+    let Some(rest) = src.get(off..) else { return 0 };
+    let n = out.len().min(rest.len());
+    out[..n].copy_from_slice(&rest[..n]);
+    n
+}
+
+impl Control {
+    /// A read of `rules` or `hits`: a snapshot per open file, taken at
+    /// offset 0 and continued by later reads of the same file. No writer
+    /// lock is taken.
+    fn read_set(&self, id: usize, file: &File, off: usize, out: &mut [u8]) -> Result<usize> {
+        let mut guard = self.readers.lock();
+        let readers = &mut *guard;
+        for slot in readers.slots.iter_mut() {
+            if slot.as_ref().is_some_and(|s| s.file.closed_elsewhere()) {
+                *slot = None;
+            }
+        }
+        let found = readers.slots.iter().position(|s| s.as_ref().is_some_and(|s| s.file.is(file) && s.id == id));
+        let at = match found {
+            Some(i) if off != 0 => i,
+            _ => {
+                let set = {
+                    let rcu = ReadLock::new();
+                    ACTIVE.get_arc(rcu.side()).ok_or(ENODEV)?
+                };
+                let hits = if id == HITS { Some(set.render_hits()?) } else { None };
+                let i = match found.or_else(|| readers.slots.iter().position(|s| s.is_none())) {
+                    Some(i) => i,
+                    None => {
+                        readers.evict = (readers.evict + 1) % MAX_READERS;
+                        readers.evict
+                    }
+                };
+                readers.slots[i] = Some(Snapshot { file: file.hold(), id, set, hits });
+                i
+            }
+        };
+        let Some(s) = &readers.slots[at] else { return Err(EINVAL) };
+        let src = match &s.hits {
+            Some(h) => &h[..],
+            None => s.set.text(),
+        };
+        Ok(copy_window(src, off, out))
+    }
+}
+
+impl Files for Control {
+    fn read(&self, id: usize, file: &File, off: usize, out: &mut [u8]) -> Result<usize> {
+        match id {
+            RULES | HITS => self.read_set(id, file, off, out),
+            ENABLED => Ok(copy_window(if module::enabled() { b"1\n" } else { b"0\n" }, off, out)),
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn write(&self, id: usize, file: &File, off: usize, data: &[u8]) -> Result<usize> {
+        if !file.opener_is_net_admin() {
+            pr_err!("{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n", name(id));
+            return Err(EPERM);
+        }
+        match id {
+            RULES | ADD | DEL | STAGE => self.writers.lock().piece(id, file, off, data),
+            COMMIT => {
+                let apply = flag("commit", data, "write 1 to commit, 0 to discard")?;
+                self.writers.lock().commit(apply)?;
+                Ok(data.len())
+            }
+            ENABLED => {
+                let on = flag("enabled", data, "write 1 or 0")?;
+                module::set_enabled(on);
+                Ok(data.len())
+            }
+            _ => Err(EINVAL),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The safe layer over the kernel's C API: the only place in ctskip with
+//! `unsafe` code and `bindings::`. Each type wraps one kernel object or
+//! service thinly, states what it relies on (`# Safety`, `// SAFETY:`,
+//! `// INVARIANT:`), and undoes what it set up when dropped, in the manner of
+//! `rust/kernel/net/phy.rs`. Product code (`control`, `ruleset`, `hook`, ...)
+//! uses these types only.
+
+pub(crate) mod file;
+pub(crate) mod percpu;
+pub(crate) mod module;
+pub(crate) mod process;
+pub(crate) mod rcu;
+pub(crate) mod sysfs;
+
+/// ENODATA, which the kernel crate does not name.
+pub(crate) fn enodata() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(crate::bindings::ENODATA as i32))
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Processes (thread groups) held by reference: who wrote a staged text, and
+//! whether it still exists.
+
+use core::ptr::NonNull;
+
+use crate::bindings;
+
+/// A held reference to a thread group's `struct pid`; the pid number is
+/// never reused while it is held.
+///
+/// # Invariants
+///
+/// `self.0` is a `struct pid` on which this value holds one reference.
+pub(crate) struct Process(NonNull<bindings::pid>);
+
+// SAFETY: a pid reference may be dropped from any task; the checks read
+// RCU-protected task links only.
+unsafe impl Send for Process {}
+// SAFETY: see `Send`.
+unsafe impl Sync for Process {}
+
+impl Process {
+    fn from_held(p: *mut bindings::pid) -> Option<Process> {
+        // INVARIANT: the shim returned a new reference (or null).
+        NonNull::new(p).map(Process)
+    }
+
+    /// The calling process.
+    pub(crate) fn current() -> Option<Process> {
+        // SAFETY: takes a reference to the current task's thread-group pid.
+        Self::from_held(unsafe { bindings::ctskip_pid_current() })
+    }
+
+    /// The calling process's parent (the shell that ran it).
+    pub(crate) fn parent() -> Option<Process> {
+        // SAFETY: takes a reference to the real parent's thread-group pid,
+        // read under RCU in the shim.
+        Self::from_held(unsafe { bindings::ctskip_pid_parent() })
+    }
+
+    /// Whether the calling process is this one.
+    pub(crate) fn is_current(&self) -> bool {
+        // SAFETY: the pid is live while held (invariant).
+        unsafe { bindings::ctskip_pid_is_current(self.0.as_ptr()) }
+    }
+
+    /// Whether the process still exists.
+    pub(crate) fn alive(&self) -> bool {
+        // SAFETY: the pid is live while held (invariant).
+        unsafe { bindings::ctskip_pid_alive(self.0.as_ptr()) }
+    }
+
+    /// Its number as the caller's pid namespace sees it (0 if not visible).
+    pub(crate) fn nr(&self) -> i32 {
+        // SAFETY: the pid is live while held (invariant).
+        unsafe { bindings::ctskip_pid_nr(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SAFETY: drops the reference this value holds (invariant).
+        unsafe { bindings::ctskip_pid_put(self.0.as_ptr()) };
+    }
+}
