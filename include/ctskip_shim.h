@@ -46,10 +46,13 @@ void ctskip_rcu_read_lock(void);
 void ctskip_rcu_read_unlock(void);
 void ctskip_bin_attr_init(struct bin_attribute *attr);
 
-/* True when skb->_nfct is set (conntrack state, NOTRACK, or a template). */
-bool ctskip_skb_has_nfct(const struct sk_buff *skb);
-/* nf_ct_set(skb, NULL, IP_CT_UNTRACKED): what the NOTRACK target does. */
-void ctskip_skb_untrack(struct sk_buff *skb);
+/* Byte offsets of struct sk_buff's fields read on the hot path. */
+struct ctskip_skb_layout {
+	long len, data_len, head, data, network_header;
+	long nfct;		/* -1 without conntrack */
+	unsigned long ct_untracked;	/* IP_CT_UNTRACKED */
+};
+extern const struct ctskip_skb_layout ctskip_skb_layout;
 /*
  * skb_header_pointer() at @offset from the network header: a pointer to @len
  * bytes, copied into @buf when they are not linear. NULL when the packet is
@@ -65,13 +68,13 @@ const void *ctskip_skb_header(const struct sk_buff *skb, int offset, int len,
  */
 int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
 			    __be16 *frag_off);
-/* skb->len. */
-unsigned int ctskip_skb_len(const struct sk_buff *skb);
 
 /* net_generic(net, id). */
 void *ctskip_net_generic(const struct net *net, unsigned int id);
 /* seq_file_single_net(seq): the netns of a /proc/net single_open file. */
 struct net *ctskip_seq_net(struct seq_file *seq);
+/* The data pointer of the /proc entry a seq_file reads. */
+void *ctskip_seq_pde_data(struct seq_file *seq);
 
 /*
  * Whether the current task may read @net's counters: it lives in @net, or

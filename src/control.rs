@@ -19,7 +19,7 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
-use crate::kalloc::KAlloc;
+use crate::kapi::alloc::KAlloc;
 use crate::kapi::file::{File, FileRef};
 use crate::kapi::module;
 use crate::kapi::process::Process;

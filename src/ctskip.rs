@@ -14,12 +14,10 @@ use kernel::sync::Arc;
 
 use rules::print::Escaped;
 
-mod bindings;
 mod compat;
 mod control;
 mod counters;
 mod hook;
-mod kalloc;
 mod kapi;
 mod packet;
 mod pernet;
@@ -57,7 +55,7 @@ module! {
 /// order: hooks and proc files first, then the control files, then the
 /// writers' state (which unpublishes the rules).
 struct Ctskip {
-    _pernet: pernet::Pernet,
+    _pernet: kapi::pernet::Pernet<pernet::NetState>,
     _sysfs: kapi::sysfs::Directory<control::Control>,
     _control: Arc<control::Control>,
 }
@@ -94,7 +92,7 @@ impl kernel::Module for Ctskip {
             return Err(EINVAL);
         }
         let text = kapi::module::param_rules();
-        let planned = rules::plan_replace::<kalloc::KAlloc>(&[], text).map_err(|e| {
+        let planned = rules::plan_replace::<kapi::alloc::KAlloc>(&[], text).map_err(|e| {
             match e {
                 rules::SetError::Parse(p) => pr_err!("parameter rules: {}\n", p),
                 rules::SetError::TooMany => pr_err!("parameter rules: more than {} rules\n", rules::MAX_RULES),
@@ -108,7 +106,7 @@ impl kernel::Module for Ctskip {
         let first = ruleset::RuleSet::build(planned.iter().map(|p| p.rule))?;
         let control = control::Control::new(first)?;
         let sysfs = kapi::sysfs::Directory::new(c"ctskip", &control::FILES, control.clone())?;
-        let pernet = pernet::Pernet::register(priority)?;
+        let pernet = pernet::register(priority)?;
         pr_info!("version {} loaded (priority {})\n", VERSION, priority);
         Ok(Ctskip { _pernet: pernet, _sysfs: sysfs, _control: control })
     }

@@ -6,34 +6,27 @@
 //! before conntrack. It never drops: every packet is accepted. A matching
 //! packet gets what the NOTRACK target gives it, so conntrack skips it.
 
-use kernel::ffi::{c_uint, c_void};
-
-use crate::bindings;
 use crate::counters::{Stat, NO_ADD};
-use crate::packet::{dev_name, read_key};
-use crate::pernet::NetState;
-use crate::rules::rule::proto_has_ports;
 use crate::kapi::module;
+use crate::kapi::netfilter::{Family, Hook, HookPoint, HookState, SkBuff};
+use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
+use crate::packet::{dev_name, read_key};
+use crate::rules::rule::proto_has_ports;
 use crate::ruleset::ACTIVE;
 
-/// The hook function for all four registrations.
-///
-/// # Safety
-///
-/// Called by netfilter only: `priv_` is the [`NetState`] the ops were
-/// registered with, `skb` and `state` are valid, and the call runs inside an
-/// RCU read-side critical section.
-pub(crate) unsafe extern "C" fn ctskip_hook(
-    priv_: *mut c_void,
-    skb: *mut bindings::sk_buff,
-    state: *const bindings::nf_hook_state,
-) -> c_uint {
-    if module::enabled() {
-        // SAFETY: as promised by netfilter (see `# Safety`).
-        unsafe { examine(&*priv_.cast::<NetState>(), skb, &*state) };
+/// The hook of every registration, over its netns's counters.
+pub(crate) struct Untrack;
+
+impl Hook for Untrack {
+    type Data = PerCpu;
+
+    #[inline]
+    fn hook(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
+        if module::enabled() {
+            examine(stats, skb, state, rcu);
+        }
     }
-    bindings::NF_ACCEPT
 }
 
 /// Profiling by bisection (`make CTSKIP_BISECT=STAGE`, see
@@ -46,21 +39,14 @@ macro_rules! bisect_stop {
     };
 }
 
-/// # Safety
-///
-/// As for [`ctskip_hook`].
 #[inline]
-unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::nf_hook_state) {
+fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
     bisect_stop!("entry");
-    let stats = ns.stats();
-    // SAFETY: `skb` is valid (caller).
-    if unsafe { bindings::ctskip_skb_has_nfct(skb) } {
+    if skb.has_conntrack() {
         stats.count(Stat::Seen.bit() | Stat::AlreadyTracked.bit(), NO_ADD, 0);
         return;
     }
-    // SAFETY: netfilter runs hooks inside an RCU read-side critical section.
-    let rcu = unsafe { ReadSide::assume() };
-    let Some(set) = ACTIVE.get(&rcu) else {
+    let Some(set) = ACTIVE.get(rcu) else {
         stats.count(Stat::Seen.bit(), NO_ADD, 0);
         return;
     };
@@ -68,10 +54,9 @@ unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::
         stats.count(Stat::Seen.bit(), NO_ADD, 0);
         return;
     }
-    let v6 = u32::from(state.pf) == bindings::NFPROTO_IPV6;
-    let prerouting = u32::from(state.hook) == bindings::NF_INET_PRE_ROUTING;
-    // SAFETY: `skb` is valid and its network header set at these hooks.
-    let mut key = match unsafe { read_key(skb, v6) } {
+    let v6 = state.family() == Family::Ipv6;
+    let prerouting = state.hook() == HookPoint::PreRouting;
+    let mut key = match read_key(skb, v6) {
         Ok(k) => k,
         Err(_) => {
             stats.count(Stat::Seen.bit() | Stat::Unparsed.bit(), NO_ADD, 0);
@@ -80,25 +65,21 @@ unsafe fn examine(ns: &NetState, skb: *mut bindings::sk_buff, state: &bindings::
     };
     bisect_stop!("key");
     if set.uses_ifnames {
-        // SAFETY: `in`/`out` are null or valid devices for the hook's call.
-        unsafe {
-            if prerouting {
-                key.iif = dev_name(state.in_);
-            } else {
-                key.oif = dev_name(state.out);
-            }
+        if prerouting {
+            key.iif = dev_name(state.in_dev());
+        } else {
+            key.oif = dev_name(state.out_dev());
         }
     }
     let found = set.classifier.lookup(&key);
     bisect_stop!("lookup");
     match found {
         Some(rule) => {
-            // SAFETY: `skb` is valid and carries no conntrack state (checked
-            // above); this is what the NOTRACK target does.
-            unsafe { bindings::ctskip_skb_untrack(skb) };
+            // The skb carries no conntrack state (checked above): this is
+            // what the NOTRACK target does.
+            skb.untrack();
             bisect_stop!("untrack");
-            // SAFETY: `skb` is valid.
-            let len = u64::from(unsafe { bindings::ctskip_skb_len(skb) });
+            let len = u64::from(skb.len());
             let family = if v6 { Stat::UntrackedIpv6 } else { Stat::UntrackedIpv4 };
             let place = if prerouting { Stat::UntrackedPrerouting } else { Stat::UntrackedOutput };
             stats.count(

@@ -16,7 +16,7 @@ use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use crate::kalloc::{KAlloc, TextBuf};
+use crate::kapi::alloc::{KAlloc, TextBuf};
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::RcuArc;
 use crate::rules::set::{replace_with, Planned, NEW};

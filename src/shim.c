@@ -172,22 +172,27 @@ void ctskip_bin_attr_init(struct bin_attribute *attr)
 	sysfs_bin_attr_init(attr);
 }
 
-bool ctskip_skb_has_nfct(const struct sk_buff *skb)
-{
+/*
+ * Where the fields the hot path reads sit in struct sk_buff, as this
+ * kernel's compiler laid them out (several sit in anonymous unions whose
+ * Rust names differ between kernel series). The Rust side reads them
+ * directly at these offsets.
+ */
+const struct ctskip_skb_layout ctskip_skb_layout = {
+	.len = offsetof(struct sk_buff, len),
+	.data_len = offsetof(struct sk_buff, data_len),
+	.head = offsetof(struct sk_buff, head),
+	.data = offsetof(struct sk_buff, data),
+	.network_header = offsetof(struct sk_buff, network_header),
 #if IS_ENABLED(CONFIG_NF_CONNTRACK)
-	return skb->_nfct != 0;
+	.nfct = offsetof(struct sk_buff, _nfct),
 #else
-	return false;
+	.nfct = -1,
 #endif
-}
+	.ct_untracked = IP_CT_UNTRACKED,
+};
 
-void ctskip_skb_untrack(struct sk_buff *skb)
-{
-#if IS_ENABLED(CONFIG_NF_CONNTRACK)
-	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
-#endif
-}
-
+/* The slow path of header reads: non-linear or short skbs. */
 const void *ctskip_skb_header(const struct sk_buff *skb, int offset, int len,
 			      void *buf)
 {
@@ -209,11 +214,6 @@ int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
 #endif
 }
 
-unsigned int ctskip_skb_len(const struct sk_buff *skb)
-{
-	return skb->len;
-}
-
 void *ctskip_net_generic(const struct net *net, unsigned int id)
 {
 	return net_generic(net, id);
@@ -222,6 +222,11 @@ void *ctskip_net_generic(const struct net *net, unsigned int id)
 struct net *ctskip_seq_net(struct seq_file *seq)
 {
 	return seq_file_single_net(seq);
+}
+
+void *ctskip_seq_pde_data(struct seq_file *seq)
+{
+	return pde_data(file_inode(seq->file));
 }
 
 bool ctskip_may_read_net(const struct net *net)

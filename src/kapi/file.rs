@@ -11,7 +11,7 @@ use core::ptr::NonNull;
 
 use kernel::types::Opaque;
 
-use crate::bindings;
+use super::bindings;
 
 /// An open file, borrowed for the duration of a callback.
 ///

@@ -7,14 +7,19 @@
 //! `rust/kernel/net/phy.rs`. Product code (`control`, `ruleset`, `hook`, ...)
 //! uses these types only.
 
+pub(crate) mod alloc;
+mod bindings;
 pub(crate) mod file;
 pub(crate) mod percpu;
 pub(crate) mod module;
+pub(crate) mod netfilter;
+pub(crate) mod pernet;
+pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod rcu;
 pub(crate) mod sysfs;
 
 /// ENODATA, which the kernel crate does not name.
 pub(crate) fn enodata() -> kernel::error::Error {
-    kernel::error::Error::from_errno(-(crate::bindings::ENODATA as i32))
+    kernel::error::Error::from_errno(-(bindings::ENODATA as i32))
 }

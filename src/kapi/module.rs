@@ -4,7 +4,7 @@
 
 use core::ptr::NonNull;
 
-use crate::bindings;
+use super::bindings;
 
 /// The argument string as the loading process passed it, before the
 /// kernel cut it at blanks (freed when dropped).

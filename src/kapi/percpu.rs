@@ -5,7 +5,7 @@
 
 use kernel::prelude::*;
 
-use crate::bindings;
+use super::bindings;
 
 /// Marks "no add" in [`PerCpu::count`].
 pub(crate) const NO_ADD: u32 = 64;

@@ -5,7 +5,7 @@
 
 use core::ptr::NonNull;
 
-use crate::bindings;
+use super::bindings;
 
 /// A held reference to a thread group's `struct pid`; the pid number is
 /// never reused while it is held.

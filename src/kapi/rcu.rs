@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::sync::{Arc, ArcBorrow};
 
-use crate::bindings;
+use super::bindings;
 
 /// Proof that the holder is inside an RCU read-side critical section.
 pub(crate) struct ReadSide<'a>(PhantomData<(&'a (), *mut ())>);

@@ -19,7 +19,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use super::file::File;
-use crate::bindings;
+use super::bindings;
 
 /// The attribute argument of bin_attribute callbacks (const since 6.16).
 #[cfg(ctskip_const_bin_attr)]

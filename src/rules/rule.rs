@@ -2,6 +2,7 @@
 
 //! One rule, in canonical form, and the reference (naive) matcher.
 
+pub use super::key::{IfName, IFNAME_MAX};
 use super::key::PacketKey;
 
 /// The address family a rule is limited to.
@@ -32,30 +33,6 @@ pub struct PortRange {
     pub lo: u16,
     /// Last port.
     pub hi: u16,
-}
-
-/// A network interface name: 1 to 15 bytes, NUL-padded to 16, kept as one
-/// `u128` (little-endian bytes) so comparing names is one comparison. Zero is
-/// "no interface".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct IfName(pub u128);
-
-/// Longest interface name, as in the kernel (`IFNAMSIZ - 1`).
-pub const IFNAME_MAX: usize = 15;
-
-impl IfName {
-    /// The name from its bytes (at most 15, not checked for content here).
-    pub fn from_bytes(b: &[u8]) -> IfName {
-        let mut a = [0u8; 16];
-        let n = b.len().min(IFNAME_MAX);
-        a[..n].copy_from_slice(&b[..n]);
-        IfName(u128::from_le_bytes(a))
-    }
-
-    /// The name as NUL-padded bytes.
-    pub fn bytes(&self) -> [u8; 16] {
-        self.0.to_le_bytes()
-    }
 }
 
 /// Transport protocols whose rules may name ports.

@@ -21,7 +21,7 @@ type __kernel_size_t = usize;
 type __kernel_ssize_t = isize;
 type __kernel_ptrdiff_t = isize;
 
-include!("bindings_generated.rs");
+include!("../bindings_generated.rs");
 
 /// The netfilter hook numbers used here (an enum in C).
 pub(crate) const NF_INET_PRE_ROUTING: u32 = nf_inet_hooks_NF_INET_PRE_ROUTING;

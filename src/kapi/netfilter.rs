@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter for Rust: the packet (`SkBuff`) and hook state a hook sees, and
+//! per-netns hook registrations whose `Drop` unregisters them.
+//!
+//! Shaped after `rust/kernel/net/phy.rs`: transparent wrappers over the C
+//! structures, a trait ([`Hook`]) whose function the C callback forwards to.
+
+use kernel::error::to_result;
+use kernel::ffi::{c_uint, c_void};
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+use kernel::sync::Arc;
+
+use super::pernet::{Grace, Net};
+use super::rcu::{synchronize, ReadSide};
+use super::bindings;
+
+/// A packet at a netfilter hook.
+///
+/// # Invariants
+///
+/// The wrapped `struct sk_buff` is live, and owned by the hook's caller, for
+/// the lifetime of the reference.
+#[repr(transparent)]
+pub(crate) struct SkBuff(Opaque<bindings::sk_buff>);
+
+/// Reads a field of type `T` at byte offset `off` of the skb.
+///
+/// # Safety
+///
+/// `off` must be the offset of a field of type `T` in `struct sk_buff`.
+#[inline]
+unsafe fn field<T: Copy>(skb: &SkBuff, off: isize) -> T {
+    // SAFETY: the skb is live (type invariant) and `off` names a `T` field
+    // (caller); fields of a live skb may be read by its owner.
+    unsafe { skb.0.get().cast::<u8>().offset(off).cast::<T>().read() }
+}
+
+impl SkBuff {
+    /// Borrows the skb a hook was handed.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at a live skb, owned by the caller, for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a SkBuff {
+        // SAFETY: transparent wrapper; live for `'a` (caller).
+        unsafe { &*ptr.cast::<SkBuff>() }
+    }
+
+    #[inline]
+    fn layout() -> &'static bindings::ctskip_skb_layout {
+        // SAFETY: a constant the shim defines; never written.
+        unsafe { &bindings::ctskip_skb_layout }
+    }
+
+    /// The packet's length (`skb->len`).
+    #[inline]
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: `len` is an `unsigned int` at that offset.
+        unsafe { field::<u32>(self, Self::layout().len as isize) }
+    }
+
+    /// Whether conntrack state is attached (`skb->_nfct`: an entry, an
+    /// untracked mark or a template).
+    #[inline]
+    pub(crate) fn has_conntrack(&self) -> bool {
+        let off = Self::layout().nfct;
+        // SAFETY: `_nfct` is an `unsigned long` at that offset.
+        off >= 0 && unsafe { field::<usize>(self, off as isize) } != 0
+    }
+
+    /// Marks the packet untracked, as the NOTRACK target does
+    /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`).
+    #[inline]
+    pub(crate) fn untrack(&self) {
+        let l = Self::layout();
+        if l.nfct >= 0 {
+            // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
+            // owns the skb (invariant), and with no entry attached
+            // nf_ct_set() writes nothing else.
+            unsafe { self.0.get().cast::<u8>().offset(l.nfct as isize).cast::<usize>().write(l.ct_untracked as usize) };
+        }
+    }
+
+    /// Copies `N` bytes at `off` from the network header, if the packet has
+    /// them: straight from the linear data when they are there, else through
+    /// `skb_header_pointer()`.
+    #[inline]
+    pub(crate) fn header<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        let l = Self::layout();
+        // SAFETY: the fields are read at their offsets, with their C types.
+        let (len, data_len, head, data, nh) = unsafe {
+            (
+                field::<u32>(self, l.len as isize),
+                field::<u32>(self, l.data_len as isize),
+                field::<*const u8>(self, l.head as isize),
+                field::<*const u8>(self, l.data as isize),
+                field::<u16>(self, l.network_header as isize),
+            )
+        };
+        // The network header's offset from `data` (it may lie before it).
+        let nh_off = (head as usize).wrapping_add(usize::from(nh)) as isize - data as isize;
+        let headlen = len.wrapping_sub(data_len) as isize;
+        let end = nh_off + off as isize + N as isize;
+        if nh_off + off as isize >= 0 && end <= headlen {
+            // SAFETY: `[data + nh_off + off, data + end)` lies within the
+            // linear data of the live skb (`data[0..headlen]`).
+            return Some(unsafe { data.offset(nh_off + off as isize).cast::<[u8; N]>().read_unaligned() });
+        }
+        self.header_slow(off)
+    }
+
+    #[cold]
+    fn header_slow<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        let mut buf = [0u8; N];
+        // SAFETY: the skb is live (invariant); `buf` has room for the `N`
+        // bytes skb_header_pointer() may copy into it.
+        let p = unsafe {
+            bindings::ctskip_skb_header(self.0.get(), i32::try_from(off).ok()?, N as i32, buf.as_mut_ptr().cast())
+        };
+        if p.is_null() {
+            return None;
+        }
+        if p.cast::<u8>() != buf.as_ptr() {
+            // SAFETY: a non-null result points at `N` readable bytes of the
+            // skb's linear data.
+            unsafe { core::ptr::copy_nonoverlapping(p.cast::<u8>(), buf.as_mut_ptr(), N) };
+        }
+        Some(buf)
+    }
+
+    /// Walks the IPv6 extension headers from `start` (relative to the
+    /// network header, `ipv6_skip_exthdr()`): the transport header's offset,
+    /// the transport protocol and the fragment offset field.
+    pub(crate) fn ipv6_skip_exthdr(&self, start: usize, nexthdr: u8) -> Option<(usize, u8, u16)> {
+        let mut nh = nexthdr;
+        let mut frag: u16 = 0;
+        // SAFETY: the skb is live (invariant); the out-pointers are locals.
+        let off = unsafe { bindings::ctskip_ipv6_skip_exthdr(self.0.get(), i32::try_from(start).ok()?, &mut nh, &mut frag) };
+        (off >= 0).then(|| (off as usize, nh, u16::from_be(frag)))
+    }
+}
+
+/// A network device, borrowed from a hook's state.
+#[repr(transparent)]
+pub(crate) struct NetDevice(Opaque<bindings::net_device>);
+
+impl NetDevice {
+    /// The device's name, IFNAMSIZ bytes, NUL-padded.
+    #[inline]
+    pub(crate) fn name(&self) -> [u8; 16] {
+        let mut raw = [0u8; 16];
+        // SAFETY: the device is live for the hook's call (the state holds
+        // it); the shim copies IFNAMSIZ bytes into `raw`.
+        unsafe { bindings::ctskip_dev_name(self.0.get(), raw.as_mut_ptr().cast()) };
+        raw
+    }
+}
+
+/// The address family of a hook.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// NFPROTO_IPV4.
+    Ipv4,
+    /// NFPROTO_IPV6.
+    Ipv6,
+}
+
+/// The hooks ctskip uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HookPoint {
+    /// NF_INET_PRE_ROUTING.
+    PreRouting,
+    /// NF_INET_LOCAL_OUT.
+    LocalOut,
+}
+
+/// What a hook is called with besides the packet.
+///
+/// # Invariants
+///
+/// The wrapped state is live for the lifetime of the reference.
+#[repr(transparent)]
+pub(crate) struct HookState(Opaque<bindings::nf_hook_state>);
+
+impl HookState {
+    #[inline]
+    fn raw(&self) -> &bindings::nf_hook_state {
+        // SAFETY: live (invariant) and only read.
+        unsafe { &*self.0.get() }
+    }
+
+    /// The family of the hook.
+    #[inline]
+    pub(crate) fn family(&self) -> Family {
+        if u32::from(self.raw().pf) == bindings::NFPROTO_IPV6 {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        }
+    }
+
+    /// The hook point.
+    #[inline]
+    pub(crate) fn hook(&self) -> HookPoint {
+        if u32::from(self.raw().hook) == bindings::NF_INET_PRE_ROUTING {
+            HookPoint::PreRouting
+        } else {
+            HookPoint::LocalOut
+        }
+    }
+
+    /// The input device (PRE_ROUTING).
+    #[inline]
+    pub(crate) fn in_dev(&self) -> Option<&NetDevice> {
+        // SAFETY: null or a device live for the call.
+        unsafe { self.raw().in_.cast::<NetDevice>().as_ref() }
+    }
+
+    /// The output device (LOCAL_OUT).
+    #[inline]
+    pub(crate) fn out_dev(&self) -> Option<&NetDevice> {
+        // SAFETY: null or a device live for the call.
+        unsafe { self.raw().out.cast::<NetDevice>().as_ref() }
+    }
+}
+
+/// A netfilter hook function over data of type `Data`.
+pub(crate) trait Hook {
+    /// What the hook works on (one per registration set).
+    type Data: Sync;
+    /// Looks at one packet; netfilter accepts it afterwards (ctskip never
+    /// drops).
+    fn hook(data: &Self::Data, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>);
+}
+
+/// # Safety
+///
+/// Called by netfilter only, for ops registered by [`NetHooks::register`]:
+/// `priv_` is the `H::Data` they were registered with, `skb` and `state`
+/// are live, and the call runs inside an RCU read-side section.
+unsafe extern "C" fn hook_cb<H: Hook>(
+    priv_: *mut c_void,
+    skb: *mut bindings::sk_buff,
+    state: *const bindings::nf_hook_state,
+) -> c_uint {
+    // SAFETY: as netfilter promises (see `# Safety`).
+    unsafe {
+        let rcu = ReadSide::assume();
+        H::hook(&*priv_.cast::<H::Data>(), SkBuff::from_raw(skb), &*state.cast::<HookState>(), &rcu);
+    }
+    bindings::NF_ACCEPT
+}
+
+/// Where a [`NetHooks`] stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Registered,
+    /// Unregistered; packets may still run the hooks until a grace period.
+    Unregistered,
+}
+
+/// The hooks registered in one netns, owning their data; unregistered when
+/// dropped (then a grace period before the data goes), or by
+/// [`NetHooks::unregister`] in pernet `pre_exit` and released without a
+/// wait by [`NetHooks::release`] in `exit`.
+///
+/// # Invariants
+///
+/// While not dropped, `ops` point at `data`'s value; while `Registered`,
+/// they are registered in `net`, which outlives them.
+pub(crate) struct NetHooks<H: Hook, const N: usize> {
+    net: *mut bindings::net,
+    ops: KBox<[bindings::nf_hook_ops; N]>,
+    data: Option<Arc<H::Data>>,
+    stage: Stage,
+}
+
+// SAFETY: the registration may be dropped from any task (pernet callbacks).
+unsafe impl<H: Hook, const N: usize> Send for NetHooks<H, N> {}
+// SAFETY: `&NetHooks` offers nothing.
+unsafe impl<H: Hook, const N: usize> Sync for NetHooks<H, N> {}
+
+impl<H: Hook, const N: usize> NetHooks<H, N> {
+    /// Registers `H` at `points` in `net`, at `priority`, over `data`.
+    ///
+    /// `net` must outlive the registration: make it in pernet `init`, end it
+    /// in `pre_exit`/`exit` (see [`super::pernet`]).
+    pub(crate) fn register(
+        net: &Net,
+        points: [(Family, HookPoint); N],
+        priority: i32,
+        data: Arc<H::Data>,
+    ) -> Result<Self> {
+        // SAFETY: all-zero is a valid, empty nf_hook_ops.
+        let mut ops: KBox<[bindings::nf_hook_ops; N]> = KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+        for (o, (family, point)) in ops.iter_mut().zip(points) {
+            o.hook = Some(hook_cb::<H>);
+            o.pf = match family {
+                Family::Ipv4 => bindings::NFPROTO_IPV4,
+                Family::Ipv6 => bindings::NFPROTO_IPV6,
+            } as u8;
+            o.hooknum = match point {
+                HookPoint::PreRouting => bindings::NF_INET_PRE_ROUTING,
+                HookPoint::LocalOut => bindings::NF_INET_LOCAL_OUT,
+            };
+            o.priority = priority;
+            o.priv_ = (&*data as *const H::Data).cast_mut().cast();
+        }
+        // SAFETY: `net` is live (the pernet core calls us for it); the ops
+        // are filled and stay in this value until unregistered.
+        let r = to_result(unsafe { bindings::nf_register_net_hooks(net.as_ptr(), ops.as_ptr(), N as c_uint) });
+        if let Err(e) = r {
+            // nf_register_net_hooks() may have published some of the hooks
+            // to packets before it failed and unwound them (x_tables.c has
+            // the same comment on this path): wait for those packets before
+            // the caller frees `data`.
+            synchronize();
+            return Err(e);
+        }
+        // INVARIANT: registered just above, over `data`.
+        Ok(NetHooks { net: net.as_ptr(), ops, data: Some(data), stage: Stage::Registered })
+    }
+
+    /// Unregisters the hooks (packets may still be running them until the
+    /// next grace period).
+    pub(crate) fn unregister(&mut self) {
+        if self.stage == Stage::Registered {
+            // SAFETY: registered in `net`, which is live (invariant).
+            unsafe { bindings::nf_unregister_net_hooks(self.net, self.ops.as_ptr(), N as c_uint) };
+            self.stage = Stage::Unregistered;
+        }
+    }
+
+    /// Drops the registration after [`NetHooks::unregister`], in pernet
+    /// `exit`: the grace period the pernet core waited for since `pre_exit`
+    /// covers the packets still running the hooks.
+    pub(crate) fn release(mut self, _grace: &Grace) {
+        if self.stage == Stage::Unregistered {
+            self.data = None;
+        }
+    }
+}
+
+impl<H: Hook, const N: usize> Drop for NetHooks<H, N> {
+    fn drop(&mut self) {
+        if self.data.is_none() {
+            return;
+        }
+        self.unregister();
+        // Packets may still run the hooks: wait before the data goes.
+        synchronize();
+    }
+}

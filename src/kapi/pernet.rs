@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network namespaces and pernet operations: state set up in every netns
+//! that exists when registered and every later one, torn down in two steps
+//! as `iptable_raw.c` does (hooks unregistered in `pre_exit`, the rest freed
+//! in `exit`, after the RCU grace period the pernet core waits for between
+//! the two).
+
+use core::marker::PhantomData;
+use core::mem::size_of;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use kernel::error::{from_result, to_result};
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+use super::bindings;
+
+/// A network namespace.
+///
+/// # Invariants
+///
+/// The wrapped `struct net` is live for the lifetime of the reference.
+#[repr(transparent)]
+pub(crate) struct Net(Opaque<bindings::net>);
+
+impl Net {
+    /// Borrows a netns.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at a live netns for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net) -> &'a Net {
+        // SAFETY: transparent wrapper, live for `'a` (caller).
+        unsafe { &*ptr.cast::<Net>() }
+    }
+
+    /// The raw pointer, for the other wrappers of this layer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net {
+        self.0.get()
+    }
+
+    /// Whether the current task may read this netns's figures: it lives in
+    /// it, or it has CAP_NET_ADMIN over the user namespace owning it.
+    pub(crate) fn current_may_read(&self) -> bool {
+        // SAFETY: the netns is live (invariant); the check reads the
+        // current task's credentials and namespaces.
+        unsafe { bindings::ctskip_may_read_net(self.as_ptr()) }
+    }
+}
+
+/// Proof, handed to [`PernetOps::exit`], that an RCU grace period has
+/// passed since `pre_exit`.
+pub(crate) struct Grace(PhantomData<*mut ()>);
+
+/// Per-netns state of a pernet registration.
+pub(crate) trait PernetOps: Sized + Send + Sync + 'static {
+    /// Where the registration keeps its id.
+    fn slot() -> &'static PernetSlot;
+    /// Sets up a new netns. On error nothing of it may be left.
+    fn init(net: &Net) -> Result<Self>;
+    /// First step of teardown (unregister hooks).
+    fn pre_exit(&mut self, net: &Net);
+    /// Last step, after a grace period.
+    fn exit(self, net: &Net, grace: &Grace);
+}
+
+/// The id and operations of one pernet registration (a `static`).
+pub(crate) struct PernetSlot {
+    id: AtomicU32,
+    ops: Opaque<bindings::pernet_operations>,
+}
+
+// SAFETY: `ops` is written before registration (under the registration
+// guard's exclusive setup) and afterwards only by the pernet core, under its
+// own lock; `id` is atomic.
+unsafe impl Sync for PernetSlot {}
+
+impl PernetSlot {
+    /// An unused slot.
+    pub(crate) const fn new() -> Self {
+        PernetSlot { id: AtomicU32::new(0), ops: Opaque::uninit() }
+    }
+}
+
+/// The netns's state of `T`.
+///
+/// # Safety
+///
+/// `net` must be live, with `T` registered, between `init` and `exit`.
+unsafe fn state<T: PernetOps>(net: *mut bindings::net) -> *mut *mut T {
+    // SAFETY: our generic slot (a pointer) exists for the netns (caller).
+    unsafe { bindings::ctskip_net_generic(net, T::slot().id.load(Ordering::Acquire)).cast() }
+}
+
+unsafe extern "C" fn init_cb<T: PernetOps>(net: *mut bindings::net) -> c_int {
+    from_result(|| {
+        // SAFETY: the pernet core calls init for a live netns.
+        let state_box = KBox::new(T::init(unsafe { Net::from_raw(net) })?, GFP_KERNEL)?;
+        // SAFETY: our zeroed slot, allocated by the pernet core for `net`.
+        unsafe { *state::<T>(net) = KBox::into_raw(state_box) };
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn pre_exit_cb<T: PernetOps>(net: *mut bindings::net) {
+    // SAFETY: init succeeded for this netns (the core calls pre_exit only
+    // then), so the slot holds our state; the core serialises the calls.
+    unsafe {
+        let s = &mut **state::<T>(net);
+        s.pre_exit(Net::from_raw(net));
+    }
+}
+
+unsafe extern "C" fn exit_cb<T: PernetOps>(net: *mut bindings::net) {
+    // SAFETY: as for pre_exit; the state is taken back from the slot once.
+    unsafe {
+        let slot = state::<T>(net);
+        let s = KBox::from_raw(*slot);
+        *slot = core::ptr::null_mut();
+        // The core waited for a grace period since pre_exit.
+        KBox::into_inner(s).exit(Net::from_raw(net), &Grace(PhantomData));
+    }
+}
+
+/// A pernet registration: `T` in every netns while it lives.
+pub(crate) struct Pernet<T: PernetOps>(PhantomData<T>);
+
+impl<T: PernetOps> Pernet<T> {
+    /// Registers `T` (running `init` for every existing netns).
+    pub(crate) fn register() -> Result<Self> {
+        let slot = T::slot();
+        let ops = bindings::pernet_operations {
+            init: Some(init_cb::<T>),
+            pre_exit: Some(pre_exit_cb::<T>),
+            exit: Some(exit_cb::<T>),
+            id: slot.id.as_ptr(),
+            size: size_of::<*mut T>(),
+            // SAFETY: all-zero is valid for the rest (list head unused until
+            // registration, optional callbacks absent).
+            ..unsafe { core::mem::zeroed() }
+        };
+        // SAFETY: the slot is not registered (one registration per slot:
+        // module init), so nothing else touches `ops`.
+        unsafe { slot.ops.get().write(ops) };
+        // SAFETY: `ops` stays registered, in its static, until `drop`.
+        to_result(unsafe { bindings::register_pernet_subsys(slot.ops.get()) })?;
+        Ok(Pernet(PhantomData))
+    }
+}
+
+impl<T: PernetOps> Drop for Pernet<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`; this runs pre_exit and exit for
+        // every netns (a grace period between) and returns when all is gone.
+        unsafe { bindings::unregister_pernet_subsys(T::slot().ops.get()) };
+    }
+}
+
