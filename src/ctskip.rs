@@ -66,7 +66,7 @@ impl kernel::Module for Ctskip {
         // at its blanks and set rules=udp: refuse, rather than untrack all
         // UDP in every netns.
         let load_args = kapi::module::LoadArgs::read();
-        let split = load_args.as_ref().and_then(|a| rules::args::split_rules(a.bytes()));
+        let split = load_args.as_ref().and_then(|a| kapi::args::split_rules(a.bytes()));
         // Only what the kernel itself parsed counts: the value it kept must
         // be the one seen here.
         if let Some(split) = split.filter(|s| s.kept == kapi::module::param_rules()) {

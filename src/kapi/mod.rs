@@ -5,9 +5,11 @@
 //! service thinly, states what it relies on (`# Safety`, `// SAFETY:`,
 //! `// INVARIANT:`), and undoes what it set up when dropped, in the manner of
 //! `rust/kernel/net/phy.rs`. Product code (`control`, `ruleset`, `hook`, ...)
-//! uses these types only.
+//! uses these types only. `args.rs` and `window.rs` are the layer's pure
+//! parts (no kernel calls), tested on the host by `tests/host`.
 
 pub(crate) mod alloc;
+pub(crate) mod args;
 mod bindings;
 pub(crate) mod file;
 pub(crate) mod percpu;
@@ -18,6 +20,7 @@ pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod rcu;
 pub(crate) mod sysfs;
+pub(crate) mod window;
 
 /// ENODATA, which the kernel crate does not name.
 pub(crate) fn enodata() -> kernel::error::Error {

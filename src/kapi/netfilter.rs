@@ -15,6 +15,7 @@ use kernel::sync::Arc;
 
 use super::pernet::{Grace, Net};
 use super::rcu::{synchronize, ReadSide};
+use super::window::Linear;
 use super::bindings;
 
 /// A packet at a netfilter hook.
@@ -92,23 +93,19 @@ impl SkBuff {
     pub(crate) fn header<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
         let l = Self::layout();
         // SAFETY: the fields are read at their offsets, with their C types.
-        let (len, data_len, head, data, nh) = unsafe {
-            (
-                field::<u32>(self, l.len as isize),
-                field::<u32>(self, l.data_len as isize),
-                field::<*const u8>(self, l.head as isize),
-                field::<*const u8>(self, l.data as isize),
-                field::<u16>(self, l.network_header as isize),
-            )
+        let w = unsafe {
+            Linear {
+                len: field::<u32>(self, l.len as isize),
+                data_len: field::<u32>(self, l.data_len as isize),
+                head: field::<*const u8>(self, l.head as isize) as usize,
+                data: field::<*const u8>(self, l.data as isize) as usize,
+                network_header: field::<u16>(self, l.network_header as isize),
+            }
         };
-        // The network header's offset from `data` (it may lie before it).
-        let nh_off = (head as usize).wrapping_add(usize::from(nh)) as isize - data as isize;
-        let headlen = len.wrapping_sub(data_len) as isize;
-        let end = nh_off + off as isize + N as isize;
-        if nh_off + off as isize >= 0 && end <= headlen {
-            // SAFETY: `[data + nh_off + off, data + end)` lies within the
-            // linear data of the live skb (`data[0..headlen]`).
-            return Some(unsafe { data.offset(nh_off + off as isize).cast::<[u8; N]>().read_unaligned() });
+        if let Some(at) = w.find(off, N) {
+            // SAFETY: `find` placed the `N` bytes within the linear data of
+            // the live skb, `data[at..at + N]`.
+            return Some(unsafe { (w.data as *const u8).offset(at).cast::<[u8; N]>().read_unaligned() });
         }
         self.header_slow(off)
     }

@@ -9,7 +9,6 @@
 //! fuzzing). Memory comes through the [`Alloc`] trait, so every allocation is
 //! fallible and the caller picks the allocator (`KVVec` in the kernel).
 
-pub mod args;
 pub mod buf;
 pub mod classify;
 pub mod key;

@@ -12,6 +12,15 @@ use alloc::vec::Vec;
 #[path = "../../src/rules/mod.rs"]
 pub mod rules;
 
+// The pure parts of the module's safe kernel layer (src/kapi): no kernel
+// calls, so they build here too. Tested below (their items are crate-private).
+#[path = "../../src/kapi/args.rs"]
+#[allow(dead_code)]
+mod kapi_args;
+#[path = "../../src/kapi/window.rs"]
+#[allow(dead_code)]
+mod kapi_window;
+
 use rules::{Alloc, Buf, NoMem};
 
 /// The host allocator: plain `Vec` (growth failures abort, as usual in std).
@@ -151,5 +160,85 @@ pub fn fuzz_check(data: &[u8]) {
         };
         let want = set.iter().position(|r| r.matches(&k)).map(|i| i as u32);
         assert_eq!(c.lookup(&k), want, "key {k:?} rules {set:?}");
+    }
+}
+
+/// The safe layer's pure parts: the module's argument string split as the
+/// kernel splits it (and a `rules` value cut at blanks found), and where
+/// header bytes lie in an skb's linear data.
+#[cfg(test)]
+mod kapi_pure {
+    use crate::kapi_args::{split, split_rules};
+    use crate::kapi_window::Linear;
+    use alloc::string::{String, ToString};
+    use alloc::vec::Vec;
+
+    fn words(s: &str) -> Vec<(String, Option<String>)> {
+        split(s.as_bytes())
+            .map(|a| {
+                (String::from_utf8_lossy(a.name).into_owned(), a.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn splits_like_the_kernel() {
+        let w = |n: &str, v: Option<&str>| (n.to_string(), v.map(str::to_string));
+        assert_eq!(words("rules=udp dport 53"), [w("rules", Some("udp")), w("dport", None), w("53", None)]);
+        assert_eq!(words(" rules=\"udp dport 53; tcp dport 80\"  priority=-250 "), [
+            w("rules", Some("udp dport 53; tcp dport 80")),
+            w("priority", Some("-250"))
+        ]);
+        assert_eq!(words("\"rules=udp dport 53\""), [w("rules", Some("udp dport 53"))]);
+        assert_eq!(words("enabled"), [w("enabled", None)]);
+        assert_eq!(words(""), []);
+    }
+
+    #[test]
+    fn finds_a_split_rules_value() {
+        let s = split_rules(b"rules=udp dport 53").unwrap();
+        assert_eq!((s.kept, s.stray), (&b"udp"[..], &b"dport 53"[..]));
+        let s = split_rules(b"priority=-250 rules=udp dport 53 enabled=0").unwrap();
+        assert_eq!((s.kept, s.stray), (&b"udp"[..], &b"dport 53"[..]));
+        let s = split_rules(b"rules=\"udp dport 53\" x").unwrap();
+        assert_eq!(s.stray, b"x");
+        for fine in [
+            "rules=udp",
+            "rules=\"udp dport 53\"",
+            "rules=\"udp dport 53; tcp dport 80\" priority=-250 enabled=0",
+            "priority=-250",
+            "",
+            "unknown=1 rules=udp",
+            "rules=udp priority=-201",
+        ] {
+            assert_eq!(split_rules(fine.as_bytes()), None, "{fine:?}");
+        }
+    }
+
+    fn skb(head: usize, data: usize, nh: u16, len: u32, data_len: u32) -> Linear {
+        Linear { head, data, network_header: nh, len, data_len }
+    }
+
+    #[test]
+    fn linear_window_as_skb_header_pointer() {
+        // Network header at data (PRE_ROUTING): 40 linear bytes.
+        let s = skb(1000, 1064, 64, 100, 60);
+        assert_eq!(s.find(0, 20), Some(0));
+        assert_eq!(s.find(20, 20), Some(20));
+        assert_eq!(s.find(21, 20), None, "one byte past the linear data");
+        assert_eq!(s.find(40, 0), Some(40));
+        // Network header after data (a link header in front): offset moves.
+        let s = skb(1000, 1050, 64, 100, 0);
+        assert_eq!(s.find(0, 4), Some(14));
+        assert_eq!(s.find(82, 4), Some(96));
+        assert_eq!(s.find(83, 4), None);
+        // Network header before data (headroom): slow path.
+        let s = skb(1000, 1070, 64, 100, 0);
+        assert_eq!(s.find(0, 4), None);
+        assert_eq!(s.find(6, 4), Some(0));
+        // Broken or huge values never wrap.
+        assert_eq!(skb(1000, 1064, 64, 10, 20).find(0, 1), None, "data_len > len");
+        assert_eq!(skb(usize::MAX - 10, 0, 64, 100, 0).find(0, 1), None);
+        assert_eq!(skb(1000, 1064, 64, 100, 0).find(usize::MAX, 4), None);
     }
 }

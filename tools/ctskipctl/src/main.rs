@@ -69,9 +69,9 @@ fn explain(e: &io::Error) -> String {
         Some(2) => "a rule to delete is not active",
         Some(22) => "rejected: the text does not parse",
         Some(28) => "more than 65536 rules",
-        Some(7) => "text too large for one write (use load FILE)",
+        Some(7) => "text too large for one write",
         Some(12) => "out of memory",
-        Some(16) => "another writer is staging rules; try again",
+        Some(16) => "busy: another writer's text is still arriving, or its stage awaits its commit; try again",
         Some(27) => "rule text larger than 16 MiB",
         Some(61) => "nothing staged",
         _ => "",
@@ -84,8 +84,9 @@ fn explain(e: &io::Error) -> String {
     }
 }
 
-/// Writes `data` to a control file in one `write(2)` per page at most; on a
-/// refusal the module's own log line (if readable) says why.
+/// Writes `data` to a control file through one open file (the module joins
+/// the pieces the kernel hands it a page at a time); on a refusal the
+/// module's own log line (if readable) says why.
 fn write_ctl(name: &str, data: &[u8]) -> Res {
     let path = ctl(name)?;
     let mut log = kmsg::Tail::open();
@@ -94,8 +95,9 @@ fn write_ctl(name: &str, data: &[u8]) -> Res {
         .open(&path)
         .map_err(|e| Fail(format!("{path}: {}", explain(&e))))?;
     let r = if data.is_empty() { f.write(b"\n").map(|_| ()) } else { f.write_all(data) };
-    r.map_err(|e| match log.as_mut().and_then(|l| l.ctskip_line()) {
-        // The module's line names the file already.
+    r.and_then(|()| f.flush()).map_err(|e| match log.as_mut().and_then(|l| l.ctskip_line()) {
+        // The module's line names the file already; EBUSY says to retry.
+        Some(line) if e.raw_os_error() == Some(16) => Fail(format!("{line}: busy, try again")),
         Some(line) => Fail(line),
         None => Fail(format!("{name}: {}", explain(&e))),
     })
@@ -150,9 +152,6 @@ fn cmd_edit(file: &str, args: &[String]) -> Res {
     }
     let text = args.join(" ");
     check_text("rules", text.as_bytes())?;
-    if text.len() >= 4096 {
-        return fail(format!("{file}: text of {} bytes is over a page: put the rules in a file and use load", text.len()));
-    }
     write_ctl(file, text.as_bytes())
 }
 

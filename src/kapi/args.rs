@@ -9,8 +9,13 @@
 //! `rules` to `udp`, warns that `dport` and `53` are unknown parameters and
 //! loads the module anyway, which would untrack all UDP. The module reads
 //! its whole argument string and refuses that.
+//!
+//! Pure logic (no kernel calls), compiled by `tests/host` too.
 
-use super::parse::is_blank;
+/// Blanks as the kernel's `isspace()` sees them in an argument string.
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
 
 /// The module's parameters (the kernel treats `-` and `_` alike in names).
 const PARAMS: [&[u8]; 3] = [b"rules", b"priority", b"enabled"];
@@ -18,18 +23,18 @@ const PARAMS: [&[u8]; 3] = [b"rules", b"priority", b"enabled"];
 /// One `name[=value]` of an argument string, quotes removed as the kernel
 /// removes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arg<'a> {
+pub(crate) struct Arg<'a> {
     /// The parameter name.
-    pub name: &'a [u8],
+    pub(crate) name: &'a [u8],
     /// The value (`None` without `=`).
-    pub value: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
     /// The word as written (quotes included).
-    pub raw: &'a [u8],
+    pub(crate) raw: &'a [u8],
 }
 
 fn skip_blanks(mut s: &[u8]) -> &[u8] {
     while let [b, rest @ ..] = s {
-        if !is_blank(*b) && *b != b'\n' {
+        if !is_blank(*b) {
             break;
         }
         s = rest;
@@ -40,7 +45,7 @@ fn skip_blanks(mut s: &[u8]) -> &[u8] {
 /// Splits `args` as `parse_args()` does: blanks separate words except
 /// inside double quotes; a quote right after `=` and a final quote are not
 /// part of the value.
-pub fn split<'a>(args: &'a [u8]) -> impl Iterator<Item = Arg<'a>> {
+pub(crate) fn split<'a>(args: &'a [u8]) -> impl Iterator<Item = Arg<'a>> {
     let mut rest = skip_blanks(args);
     core::iter::from_fn(move || {
         if rest.is_empty() {
@@ -57,7 +62,7 @@ pub fn split<'a>(args: &'a [u8]) -> impl Iterator<Item = Arg<'a>> {
         let mut equals = None;
         while i < s.len() {
             let b = s[i];
-            if (is_blank(b) || b == b'\n') && !in_quote {
+            if is_blank(b) && !in_quote {
                 break;
             }
             if equals.is_none() && b == b'=' {
@@ -103,16 +108,16 @@ fn is_param(name: &[u8]) -> bool {
 /// A `rules` value that the kernel cut at blanks: the value it kept and the
 /// stray words that followed it (as written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SplitRules<'a> {
+pub(crate) struct SplitRules<'a> {
     /// What `rules` was set to.
-    pub kept: &'a [u8],
+    pub(crate) kept: &'a [u8],
     /// From the first stray word to the last one (as written, blanks included).
-    pub stray: &'a [u8],
+    pub(crate) stray: &'a [u8],
 }
 
 /// Finds the words that follow a `rules=` value and are not parameters of
 /// this module: the kernel set `rules` to the first word only.
-pub fn split_rules(args: &[u8]) -> Option<SplitRules<'_>> {
+pub(crate) fn split_rules(args: &[u8]) -> Option<SplitRules<'_>> {
     let base = args.as_ptr() as usize;
     let mut kept: Option<&[u8]> = None;
     let mut stray: Option<(usize, usize)> = None;
