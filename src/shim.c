@@ -18,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
+#include <linux/proc_fs.h>
 #include <linux/sched.h>
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
