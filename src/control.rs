@@ -16,6 +16,7 @@
 
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
 use kernel::new_mutex;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 
@@ -293,6 +294,13 @@ impl Writers {
     }
 
     /// Takes a piece into the text in progress and updates the set.
+    ///
+    /// The unfinished end of the text counts as written whole when the
+    /// writer's `write()` ended there: it lies within this piece and the
+    /// piece is shorter than a page (kernfs cuts longer writes at a page,
+    /// so a full page means more is coming). Otherwise it is provisional:
+    /// applied if it reads as a rule, but a `del` of a rule that is not
+    /// there waits for the rest of the line instead of failing.
     fn take(&mut self, data: &[u8]) -> Result {
         let Some(t) = self.text.as_mut() else { return Err(EINVAL) };
         let file = name(t.id);
@@ -306,10 +314,12 @@ impl Writers {
             Body::Rules(r) => r,
             Body::Failed => return Err(EINVAL),
         };
+        let start = r.incoming.len();
         if let Err(e) = r.incoming.push(data) {
             return Err(set_error(file, e));
         }
-        let tail = match r.incoming.tail() {
+        let whole = r.incoming.tail_start() >= start && data.len() < PAGE_SIZE;
+        let mut tail = match r.incoming.tail() {
             Ok(Tail::Rule(rule)) => Some(rule),
             Ok(_) => None,
             Err(e) => {
@@ -317,6 +327,9 @@ impl Writers {
                 return Err(EINVAL);
             }
         };
+        if r.kind == Kind::Del && !whole && tail.is_some_and(|t| !r.before.rules().contains(&t)) {
+            tail = None;
+        }
         let n = r.incoming.rules().len();
         if r.published && n == r.published_rules && tail == r.published_tail {
             return Ok(());
@@ -337,7 +350,7 @@ impl Writers {
         };
         let planned = planned.map_err(|e| match e {
             RulesError::TooMany => {
-                pr_err!("{}: more than {} rules (ENOSPC)\n", file, MAX_RULES);
+                pr_err!("{}: more than {} rules\n", file, MAX_RULES);
                 ENOSPC
             }
             RulesError::NotFound(rule) => {
@@ -401,7 +414,7 @@ impl Writers {
                 EINVAL
             }
             SetError::TooMany => {
-                pr_err!("commit: more than {} rules (ENOSPC)\n", MAX_RULES);
+                pr_err!("commit: more than {} rules\n", MAX_RULES);
                 ENOSPC
             }
             SetError::NotFound(_) | SetError::NoMem => {
@@ -421,7 +434,7 @@ fn set_error(file: &str, e: SetError<'_>) -> Error {
             EINVAL
         }
         SetError::TooMany => {
-            pr_err!("{}: more than {} rules (ENOSPC)\n", file, MAX_RULES);
+            pr_err!("{}: more than {} rules\n", file, MAX_RULES);
             ENOSPC
         }
         SetError::NotFound(r) => {

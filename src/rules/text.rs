@@ -50,6 +50,8 @@ pub struct Incoming<A: Alloc> {
     rule_no: usize,
     /// Bytes received.
     len: usize,
+    /// Where the unfinished rule began (a byte offset in the text).
+    seg_start: usize,
 }
 
 impl<A: Alloc> Incoming<A> {
@@ -64,6 +66,7 @@ impl<A: Alloc> Incoming<A> {
             line_no: 1,
             rule_no: 0,
             len: 0,
+            seg_start: 0,
         })
     }
 
@@ -87,6 +90,11 @@ impl<A: Alloc> Incoming<A> {
         self.lines.get(i).copied().unwrap_or(0)
     }
 
+    /// The byte offset in the text where its unfinished end began.
+    pub fn tail_start(&self) -> usize {
+        self.seg_start
+    }
+
     /// The line the unfinished end of the text is on.
     pub fn line_no(&self) -> usize {
         self.line_no
@@ -96,13 +104,15 @@ impl<A: Alloc> Incoming<A> {
     /// first one that does not parse is an error (and the text is then
     /// unusable: drop it).
     pub fn push(&mut self, piece: &[u8]) -> Result<(), SetError<'_>> {
+        let at = self.len;
         self.len += piece.len();
         let mut err = None;
-        for &b in piece {
+        for (i, &b) in piece.iter().enumerate() {
             if self.in_comment {
                 if b == b'\n' {
                     self.in_comment = false;
                     self.line_no += 1;
+                    self.seg_start = at + i + 1;
                 }
                 continue;
             }
@@ -117,6 +127,7 @@ impl<A: Alloc> Incoming<A> {
                         b'#' => self.in_comment = true,
                         _ => {}
                     }
+                    self.seg_start = at + i + 1;
                 }
                 _ => {
                     if self.seg.len() >= MAX_RULE_TEXT {

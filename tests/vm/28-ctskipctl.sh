@@ -31,8 +31,8 @@ check_eq "  rules" "$(printf 'udp dport 53\nudp dport 4789 oneway')" "$(cat $SYS
 check_eq "add (words form one text)" "" "$("$CTL" add tcp dport 80 2>&1)"
 check_eq "del" "" "$("$CTL" del 'udp dport 4789 oneway' 2>&1)"
 check_eq "  rules after add and del" "$(printf 'udp dport 53\ntcp dport 80')" "$(cat $SYS/rules)"
-check_eq "del of an absent rule: the module's reason, one line, status 1" \
-	"ctskipctl: del: rule not present: udp dport 54"$'\n'"status 1" "$(said "$CTL" del udp dport 54)"
+check_eq "del of an absent rule: the module's reason (naming the line), one line, status 1" \
+	"ctskipctl: del: line 1: rule not present: udp dport 54"$'\n'"status 1" "$(said "$CTL" del udp dport 54)"
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 serve "$B" udp 10.0.1.2 53
@@ -67,6 +67,43 @@ out=$(unshare -Ur "$CTL" add udp dport 9 2>&1; echo "status $?")
 check "a container root is refused in one line naming CAP_NET_ADMIN, status 1" \
 	sh -c '[ "$(printf "%s\n" "$1" | wc -l)" = 2 ] && printf "%s" "$1" | head -1 | grep -q "^ctskipctl: .*CAP_NET_ADMIN" && printf "%s" "$1" | tail -1 | grep -qx "status 1"' _ "$out"
 echo "# $out" | head -1
+
+# Two loads started together, 10 times: the set is exactly one of the two
+# files; each run loaded its file or said the module was busy (EBUSY); at
+# least one loaded, and when only one did, its file is the set.
+seq 30001 33000 | sed 's/^/udp dport /' > $T/la
+seq 30001 33000 | sed 's/^/tcp dport /' > $T/lb
+ma=$(md5sum < $T/la) mb=$(md5sum < $T/lb)
+one=0 each=0 won=0 consistent=0 both=0
+for i in $(seq 10); do
+	"$CTL" load $T/small > /dev/null
+	"$CTL" load $T/la > $T/oa 2> $T/ea & pa=$!
+	"$CTL" load $T/lb > $T/ob 2> $T/eb & pb=$!
+	wait $pa; sa=$?
+	wait $pb; sb=$?
+	got=$(md5sum < $SYS/rules)
+	ra=busy rb=busy
+	[ $sa = 0 ] && [ "$(cat $T/oa)" = "loaded 3000 rules" ] && ra=ok
+	[ $sb = 0 ] && [ "$(cat $T/ob)" = "loaded 3000 rules" ] && rb=ok
+	[ $ra = busy ] && { [ $sa = 1 ] && grep -qi busy $T/ea || ra=bad; }
+	[ $rb = busy ] && { [ $sb = 1 ] && grep -qi busy $T/eb || rb=bad; }
+	{ [ "$got" = "$ma" ] || [ "$got" = "$mb" ]; } && one=$((one + 1))
+	[ $ra != bad ] && [ $rb != bad ] && each=$((each + 1))
+	{ [ $ra = ok ] || [ $rb = ok ]; } && won=$((won + 1))
+	case $ra/$rb in
+	ok/ok) both=$((both + 1)); consistent=$((consistent + 1));;
+	ok/busy) [ "$got" = "$ma" ] && consistent=$((consistent + 1));;
+	busy/ok) [ "$got" = "$mb" ] && consistent=$((consistent + 1));;
+	esac
+	if [ $ra = bad ] || [ $rb = bad ] || { [ "$got" != "$ma" ] && [ "$got" != "$mb" ]; }; then
+		echo "# round $i: A status $sa ($(cat $T/oa $T/ea | head -c 200)), B status $sb ($(cat $T/ob $T/eb | head -c 200)), $(wc -l < $SYS/rules) rules active"
+	fi
+done
+echo "# two loads at once: both loaded in $both of 10 rounds"
+check_eq "two loads at once, 10 rounds: the set is exactly one of the two files" 10 $one
+check_eq "  each run loaded its file or reported busy, status 1" 10 $each
+check_eq "  at least one loaded every round" 10 $won
+check_eq "  when one was busy, the other's file is the set" 10 $consistent
 rm -rf $T
 check "rmmod" unload
 done_testing

@@ -24,6 +24,30 @@ runs with it: a failure there would break the guest's root filesystem.
   errno.py stagerace FILE    two writers on FILE (a stage): the first starts,
                              the second tries to continue; prints the
                              second's result, then the first's next write's
+  errno.py stagecommit STAGE COMMIT [READY GO]
+                             stage stdin's bytes (one open, as cat does), close,
+                             then write 1 to COMMIT from this same process (the
+                             writer commits itself); prints both results
+                             ("OK OK"), or the stage's errno and "-". With two
+                             fifos: after opening STAGE, write a byte to READY
+                             and wait for a byte from GO before the first write
+                             (a start barrier for racing writers)
+  errno.py stagehold STAGE COMMIT OUTFIFO INFIFO
+                             the same in three steps: stage the first page of
+                             stdin and say "piece" on OUTFIFO; after a line on
+                             INFIFO stage the rest, close and say "closed";
+                             after another line commit; prints the stage's and
+                             the commit's results (a failed step says "failed"
+                             on OUTFIFO for each step left and prints "-" for
+                             the commit)
+  errno.py restage STAGE COMMIT FILE1 FILE2
+                             stage FILE1, close, stage FILE2 from a new open
+                             (offset 0: the same process starts over), then
+                             commit; prints the three results
+  errno.py errname           reads an error message (e.g. bash's "write error:
+                             Device or resource busy") on stdin and prints the
+                             name of the errno whose strerror text it contains
+                             (UNKNOWN if none)
 
 Prints OK or the errno's name (EINVAL, ENOENT, ...); exit status 0 either way.
 """
@@ -33,8 +57,103 @@ import os
 import sys
 
 
+def ename(e):
+    return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def stream(fd, data):
+    """Writes all of data through fd, continuing after short writes (sysfs
+    takes at most a page per write(2)), as cat does."""
+    at = 0
+    while at < len(data):
+        at += os.write(fd, data[at:at + 65536])
+
+
+def stage_file(path, data, barrier=None):
+    """Stages data through one open of path; OK or the errno's name.
+    barrier: (ready, go) fifo paths to meet at between open and writes."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError as e:
+        fd, err = None, ename(e)
+    if barrier:
+        # (also after a failed open: the other side counts on this byte)
+        ready = os.open(barrier[0], os.O_WRONLY)
+        go = os.open(barrier[1], os.O_RDONLY)
+        os.write(ready, b"r")
+        os.read(go, 1)
+        os.close(ready)
+        os.close(go)
+    if fd is None:
+        return err
+    try:
+        stream(fd, data)
+        return "OK"
+    except OSError as e:
+        return ename(e)
+    finally:
+        os.close(fd)
+
+
+def write_once(path, data):
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        return "OK"
+    except OSError as e:
+        return ename(e)
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "errname":
+        text = sys.stdin.read()
+        found = [(len(os.strerror(c)), n) for c, n in errno.errorcode.items() if os.strerror(c) in text]
+        print(max(found)[1] if found else "UNKNOWN")
+        return 0
+    if cmd == "stagecommit":
+        r = stage_file(sys.argv[2], sys.stdin.buffer.read(), sys.argv[4:6] if len(sys.argv) > 5 else None)
+        print(r, write_once(sys.argv[3], b"1") if r == "OK" else "-")
+        return 0
+    if cmd == "restage":
+        a = stage_file(sys.argv[2], open(sys.argv[4], "rb").read())
+        b = stage_file(sys.argv[2], open(sys.argv[5], "rb").read())
+        print(a, b, write_once(sys.argv[3], b"1"))
+        return 0
+    if cmd == "stagehold":
+        data = sys.stdin.buffer.read()
+        say = open(sys.argv[4], "w", buffering=1)
+        hear = open(sys.argv[5])
+        res, steps = "OK", ["piece", "closed"]
+        try:
+            fd = os.open(sys.argv[2], os.O_WRONLY)
+        except OSError as e:
+            fd, res = None, ename(e)
+        try:
+            if fd is not None:
+                # One write(2): the module gets the first page.
+                at = os.write(fd, data[:4096])
+                say.write(steps.pop(0) + "\n")
+                hear.readline()
+                while at < len(data):
+                    at += os.write(fd, data[at:at + 65536])
+        except OSError as e:
+            res = ename(e)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        if res != "OK":
+            for _ in steps:
+                say.write("failed\n")
+            print(res, "-")
+            return 0
+        say.write(steps.pop(0) + "\n")
+        hear.readline()
+        print(res, write_once(sys.argv[3], b"1"))
+        return 0
     try:
         if cmd in ("write", "failwrite"):
             data = sys.stdin.buffer.read()

@@ -110,11 +110,18 @@ unload() {
 	rmmod ctskip
 }
 
-# serve NS udp|tcp ADDR PORT: echo server in the background.
+# serve NS udp|tcp ADDR PORT: echo server in the background; returns once
+# the server's socket is bound (so a first request never meets a closed
+# port), or after 10 s.
 serve() {
-	local ns=$1; shift
+	local ns=$1 proto=$2 port=$4 i
+	shift
 	ip netns exec "$ns" $TRAFFIC serve "$@" &
-	sleep 0.5
+	for i in $(seq 1 100); do
+		ip netns exec "$ns" ss -Hln --"$proto" "sport = :$port" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "# serve: no $proto socket on port $port in $ns after 10 s"
 }
 
 # talk NS udp|tcp ADDR PORT [options]: exchanges messages, fails unless all

@@ -150,7 +150,9 @@ fn cmd_edit(file: &str, args: &[String]) -> Res {
     if args.is_empty() {
         return usage();
     }
-    let text = args.join(" ");
+    // A newline ends the text's last rule (the module then never waits for
+    // more of it).
+    let text = args.join(" ") + "\n";
     check_text("rules", text.as_bytes())?;
     write_ctl(file, text.as_bytes())
 }

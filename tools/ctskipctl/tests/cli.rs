@@ -150,7 +150,7 @@ fn add_checks_offline_and_writes_any_size() {
     d.file("sys/add", "");
     let o = d.run(&["add", "udp", "dport", "5300"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), "udp dport 5300");
+    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), "udp dport 5300\n");
     let o = d.run(&["add", "udp", "dport", "x"]);
     assert_eq!(err(&o), "ctskipctl: rules:1: rule 1 \"udp dport x\": bad port or port range \"x\"\n");
     let many: Vec<String> = (0..400).map(|i| format!("udp dport {i};")).collect();
@@ -161,7 +161,7 @@ fn add_checks_offline_and_writes_any_size() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     // One text through one open file, whatever its size (the module joins
     // the pieces).
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), args[1..].join(" "));
+    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), args[1..].join(" ") + "\n");
 }
 
 #[test]
