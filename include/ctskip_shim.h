@@ -32,7 +32,7 @@ struct bin_attribute;
 /* get_file() / fput() / file_count(); file_ns_capable(init_user_ns, NET_ADMIN). */
 void ctskip_file_get(struct file *file);
 void ctskip_file_put(struct file *file);
-long ctskip_file_count(const struct file *file);
+long ctskip_file_count(struct file *file);
 bool ctskip_file_net_admin(const struct file *file);
 /* A reference to the current task's (or its real parent's) thread group. */
 struct pid *ctskip_pid_current(void);

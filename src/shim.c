@@ -110,7 +110,7 @@ void ctskip_file_put(struct file *file)
 	fput(file);
 }
 
-long ctskip_file_count(const struct file *file)
+long ctskip_file_count(struct file *file)
 {
 	return file_count(file);
 }

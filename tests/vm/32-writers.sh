@@ -129,6 +129,16 @@ keep; printf 'udp dport 3\nudp dport 300\ntcp dport 4\n' > $T/text
 dd if=$T/text of=$ADD bs=1 status=none 2>$T/err; wrote "add: dd bs=1" $?
 after_add $T/before $T/text > $T/exp
 is_set "  the three new rules appended" $T/exp
+# del, a byte per write: `udp dport 3` (present, a prefix of `udp dport
+# 30`) and `udp dport 30` itself; each line whole only at its newline.
+keep; printf 'udp dport 30\ntcp dport 4\n' > $T/text
+dd if=$T/text of=$DEL bs=1 status=none 2>$T/err; wrote "del: dd bs=1" $?
+after_del $T/before $T/text > $T/exp
+is_set "  exactly those two removed" $T/exp
+keep; printf 'udp dport 300\nudp dport 9999\n' > $T/text
+dd if=$T/text of=$DEL bs=1 status=none 2>$T/err
+refused "del: dd bs=1 with an absent rule is ENOENT" $? "No such file or directory"
+unchanged "  all or none: the set from before the text"
 gen 3000 50000 > $T/text
 tee $R < $T/text 2>$T/err > /dev/null; wrote "rules: tee of 3,000 rules" $?
 is_set "  exactly the file's rules" $T/text
@@ -142,6 +152,15 @@ python3 -c 'import sys; open(sys.argv[1], "w").write(open(sys.argv[2]).read())' 
 wrote "add: Python buffered write of 1,000 rules" $?
 after_add $T/before $T/text > $T/exp
 is_set "  appended" $T/exp
+keep; head -n 700 $T/text > $T/deltext
+tee $DEL < $T/deltext 2>$T/err > /dev/null; wrote "del: tee of 700 rules" $?
+after_del $T/before $T/deltext > $T/exp
+is_set "  removed" $T/exp
+keep; tail -n 300 $T/text > $T/deltext
+python3 -c 'import sys; open(sys.argv[1], "w").write(open(sys.argv[2]).read())' $DEL $T/deltext 2>$T/err
+wrote "del: Python buffered write of 300 rules" $?
+after_del $T/before $T/deltext > $T/exp
+is_set "  removed" $T/exp
 
 # --- A page boundary right after a line's beginning that is itself a rule
 # (`udp dport 1` of `udp dport 12`): the line is one rule, whole.

@@ -15,6 +15,7 @@ runs with it: a failure there would break the guest's root filesystem.
                              (/proc/thread-self/fail-nth); prints the result
                              and "consumed" if the Nth allocation was reached
   errno.py nth N write FILE  the same for a write of stdin's bytes to FILE
+  errno.py nth N insmod KO [ARGS]  the same for loading KO (finit_module(2))
   errno.py insmod KO [ARGS]  load KO with finit_module(2) and ARGS (one string)
   errno.py pwrite FILE OFF   write stdin's bytes to FILE at offset OFF (pwrite(2))
   errno.py stream FILE       write stdin's bytes to FILE in one open, 64 KiB
@@ -208,12 +209,20 @@ def main():
         elif cmd == "nth":
             n, what = int(sys.argv[2]), sys.argv[3]
             data = sys.stdin.buffer.read() if what == "write" else b""
-            fd = os.open(sys.argv[4], os.O_WRONLY) if what == "write" else None
+            fd = None
+            if what == "write":
+                fd = os.open(sys.argv[4], os.O_WRONLY)
+            elif what == "insmod":
+                fd = os.open(sys.argv[4], os.O_RDONLY)
+                args = (sys.argv[5] if len(sys.argv) > 5 else "").encode()
             libc = ctypes.CDLL(None, use_errno=True)
             nth = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
             os.write(nth, str(n).encode())
             if what == "netns":
                 r = libc.unshare(0x40000000)  # CLONE_NEWNET
+                err = ctypes.get_errno() if r != 0 else 0
+            elif what == "insmod":
+                r = libc.syscall(313, fd, ctypes.c_char_p(args), 0)  # finit_module, x86_64
                 err = ctypes.get_errno() if r != 0 else 0
             else:
                 r = libc.write(fd, data, len(data))
