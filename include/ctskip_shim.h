@@ -34,6 +34,8 @@ void ctskip_file_get(struct file *file);
 void ctskip_file_put(struct file *file);
 long ctskip_file_count(struct file *file);
 bool ctskip_file_net_admin(const struct file *file);
+/* Whether the file was opened for writing (FMODE_WRITE). */
+bool ctskip_file_writable(const struct file *file);
 /* A reference to the current task's (or its real parent's) thread group. */
 struct pid *ctskip_pid_current(void);
 struct pid *ctskip_pid_parent(void);

@@ -473,6 +473,19 @@ impl Control {
     /// offset 0 and continued by later reads of the same file. No writer
     /// lock is taken.
     fn read_set(&self, id: usize, file: &File, off: usize, out: &mut [u8]) -> Result<usize> {
+        if file.writable() {
+            // A file opened for writing too (O_RDWR) may be a writer's text
+            // file, held by the writers already: a second reference here
+            // would hide its close from them. It reads the current set.
+            let set = {
+                let rcu = ReadLock::new();
+                ACTIVE.get_arc(rcu.side()).ok_or(ENODEV)?
+            };
+            return match id {
+                HITS => Ok(copy_window(&set.render_hits()?, off, out)),
+                _ => Ok(copy_window(set.text(), off, out)),
+            };
+        }
         let mut guard = self.readers.lock();
         let readers = &mut *guard;
         for slot in readers.slots.iter_mut() {

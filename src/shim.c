@@ -115,6 +115,11 @@ long ctskip_file_count(struct file *file)
 	return file_count(file);
 }
 
+bool ctskip_file_writable(const struct file *file)
+{
+	return file->f_mode & FMODE_WRITE;
+}
+
 bool ctskip_file_net_admin(const struct file *file)
 {
 	return file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN);

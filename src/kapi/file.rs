@@ -46,6 +46,12 @@ impl File {
         FileRef(NonNull::new(self.as_ptr()).expect("a live file is not null"))
     }
 
+    /// Whether the file was opened for writing.
+    pub(crate) fn writable(&self) -> bool {
+        // SAFETY: the file is live (type invariant); reads `f_mode`.
+        unsafe { bindings::ctskip_file_writable(self.as_ptr()) }
+    }
+
     /// Whether whoever opened the file had CAP_NET_ADMIN in the initial user
     /// namespace (the opener's credentials, not the caller's: a descriptor
     /// handed to another process keeps its opener's rights).
