@@ -47,6 +47,15 @@ void ctskip_pid_put(struct pid *pid);
 void ctskip_rcu_read_lock(void);
 void ctskip_rcu_read_unlock(void);
 void ctskip_bin_attr_init(struct bin_attribute *attr);
+/* Milliseconds since boot (jiffies). */
+u64 ctskip_now_ms(void);
+
+/* A delayed work calling fn(data); freeing it waits for a call in progress. */
+struct ctskip_poller;
+struct ctskip_poller *ctskip_poller_new(void (*fn)(void *data));
+void ctskip_poller_set_data(struct ctskip_poller *p, void *data);
+void ctskip_poller_arm(struct ctskip_poller *p, unsigned int ms);
+void ctskip_poller_free(struct ctskip_poller *p);
 
 /* Byte offsets of struct sk_buff's fields read on the hot path. */
 struct ctskip_skb_layout {

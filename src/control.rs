@@ -24,11 +24,11 @@ use crate::kapi::alloc::KAlloc;
 use crate::kapi::file::{File, FileRef};
 use crate::kapi::module;
 use crate::kapi::process::Process;
-use crate::kapi::rcu::ReadLock;
+use crate::kapi::poll::{Poller, Tick};
 use crate::kapi::sysfs::{FileSpec, Files};
 use crate::rules::set::{add_rules, del_rules, plan_replace, replace_with};
 use crate::rules::{Incoming, ParseError, Rule, RulesError, SetError, Tail, MAX_RULES};
-use crate::ruleset::{Publisher, RuleSet, ACTIVE};
+use crate::ruleset::{self, Publisher, RuleSet};
 
 /// The most one open file may write (65,536 rules of up to about 250 bytes).
 pub(crate) const TEXT_MAX: usize = 16 << 20;
@@ -65,6 +65,19 @@ enum Kind {
     Replace,
     Add,
     Del,
+}
+
+/// Where a text may end, as far as ctskip can tell after a piece.
+#[derive(Clone, Copy)]
+enum End {
+    /// A page-long piece: kernfs cut a longer write, more is coming.
+    More,
+    /// The piece ended in the middle of a line that began before it.
+    Open,
+    /// The writer's `write()` ended after a line that began in it.
+    WriteEnded,
+    /// The file was closed: nothing more can come.
+    Closed,
 }
 
 /// Who wrote a staged text: the process, and its parent (the shell that
@@ -129,7 +142,12 @@ struct Text {
 struct Staged {
     text: KVVec<u8>,
     owner: Owner,
+    /// When its writer finished (ms since boot).
+    since: u64,
 }
+
+/// After this long with its writer gone, anyone may discard a stage.
+const ABANDONED_MS: u64 = 60_000;
 
 /// The writers' state, behind their mutex.
 struct Writers {
@@ -148,9 +166,15 @@ struct Snapshot {
     hits: Option<KVVec<u8>>,
 }
 
+/// How often, while a text is in progress, ctskip looks whether its file
+/// was closed (then the text's end is final).
+const POLL_MS: u32 = 20;
+
 /// The control files' state.
 #[pin_data]
 pub(crate) struct Control {
+    /// First, so that it is dropped (and its calls waited for) first.
+    poller: Poller<Control>,
     #[pin]
     writers: Mutex<Writers>,
     #[pin]
@@ -167,14 +191,18 @@ struct Readers {
 impl Control {
     /// The control state, with `first` published.
     pub(crate) fn new(first: Arc<RuleSet>) -> Result<Arc<Control>> {
-        let publisher = Publisher::new(first);
-        Arc::pin_init(
+        let publisher = Publisher::new(first)?;
+        let poller = Poller::new()?;
+        let c = Arc::pin_init(
             pin_init!(Control {
+                poller,
                 writers <- new_mutex!(Writers { publisher, text: None, staged: None }, "ctskip_writers"),
                 readers <- new_mutex!(Readers { slots: [const { None }; MAX_READERS], evict: 0 }, "ctskip_readers"),
             }),
             GFP_KERNEL,
-        )
+        )?;
+        c.poller.bind(&c);
+        Ok(c)
     }
 }
 
@@ -184,23 +212,19 @@ fn log_parse(file: &str, e: &ParseError<'_>) {
 }
 
 impl Writers {
-    /// Ends what is over: a text whose file every writer closed, a staged
-    /// text whose writer and parent are gone.
+    /// Ends what is over: a text whose file every writer closed (its
+    /// unfinished end is final now: applied if it is a rule, else the whole
+    /// text is undone), a staged text whose writer and parent are gone.
     fn settle(&mut self) {
         if self.text.as_ref().is_some_and(|t| t.file.closed_elsewhere()) {
+            if matches!(self.text.as_ref().map(|t| &t.body), Some(Body::Rules(_))) {
+                // The last chance to apply the text's end; a refusal undoes
+                // the text (logged: nobody is left to get the errno).
+                let _ = self.update(End::Closed).map_err(|e| self.refuse(e));
+            }
             if let Some(t) = self.text.take() {
-                match t.body {
-                    Body::Stage(text, owner) => self.staged = Some(Staged { text, owner }),
-                    Body::Rules(r) => {
-                        if let Ok(Tail::Unfinished) = r.incoming.tail() {
-                            pr_warn!(
-                                "{}: the text ended in an unfinished rule on line {}, which was not applied\n",
-                                name(t.id),
-                                r.incoming.line_no()
-                            );
-                        }
-                    }
-                    Body::Failed => {}
+                if let Body::Stage(text, owner) = t.body {
+                    self.staged = Some(Staged { text, owner, since: crate::kapi::now_ms() });
                 }
             }
         }
@@ -209,13 +233,16 @@ impl Writers {
         }
     }
 
+    /// Whether a text is in progress (its file still open).
+    fn busy(&self) -> bool {
+        self.text.is_some()
+    }
+
     /// Puts back the set from before a refused text, and marks it failed.
     fn refuse(&mut self, err: Error) -> Error {
         if let Some(t) = self.text.as_mut() {
             if let Body::Rules(r) = core::mem::replace(&mut t.body, Body::Failed) {
-                if self.publisher.publish(r.before).is_err() {
-                    pr_err!("{}: out of memory restoring the earlier rules\n", name(t.id));
-                }
+                self.publisher.publish(r.before);
             }
         }
         err
@@ -232,7 +259,7 @@ impl Writers {
         if mine && off == 0 && self.text.as_ref().is_some_and(|t| t.len > 0) {
             // The same file starts over (seek to 0): the earlier text stands.
             if let Some(Text { body: Body::Stage(text, owner), .. }) = self.text.take() {
-                self.staged = Some(Staged { text, owner });
+                self.staged = Some(Staged { text, owner, since: crate::kapi::now_ms() });
             }
         }
         if self.text.as_ref().is_some_and(|t| t.file.is(file)) {
@@ -266,7 +293,7 @@ impl Writers {
     fn start(&mut self, id: usize, file: &File) -> Result {
         let body = if id == STAGE {
             if let Some(s) = &self.staged {
-                if !s.owner.is_writer() {
+                if !s.owner.is_current() {
                     pr_err!("stage: a staged text of process {} waits for its commit (EBUSY)\n", s.owner.nr());
                     return Err(EBUSY);
                 }
@@ -294,13 +321,6 @@ impl Writers {
     }
 
     /// Takes a piece into the text in progress and updates the set.
-    ///
-    /// The unfinished end of the text counts as written whole when the
-    /// writer's `write()` ended there: it lies within this piece and the
-    /// piece is shorter than a page (kernfs cuts longer writes at a page,
-    /// so a full page means more is coming). Otherwise it is provisional:
-    /// applied if it reads as a rule, but a `del` of a rule that is not
-    /// there waits for the rest of the line instead of failing.
     fn take(&mut self, data: &[u8]) -> Result {
         let Some(t) = self.text.as_mut() else { return Err(EINVAL) };
         let file = name(t.id);
@@ -318,17 +338,51 @@ impl Writers {
         if let Err(e) = r.incoming.push(data) {
             return Err(set_error(file, e));
         }
-        let whole = r.incoming.tail_start() >= start && data.len() < PAGE_SIZE;
+        let end = if data.len() >= PAGE_SIZE {
+            // kernfs cut a longer write at a page: more is coming.
+            End::More
+        } else if r.incoming.tail_start() >= start && data.len() > 1 {
+            End::WriteEnded
+        } else {
+            // A line's later bytes (`dd bs=1`, a line split across writes).
+            End::Open
+        };
+        self.update(end)
+    }
+
+    /// Applies the text in progress as far as it goes, given where it may
+    /// end (see [`End`]).
+    ///
+    /// The complete rules received so far apply (except while a page-long
+    /// write is still arriving). The unfinished end of the text (after its
+    /// last newline, `;` or comment) applies when the writer's `write()`
+    /// ended there and it is a rule (for `del`, a present one); at close it
+    /// must be one. Otherwise it waits for the next piece (a line split
+    /// across writes is one line), or is refused at once if no bytes could
+    /// make it a rule.
+    fn update(&mut self, end: End) -> Result {
+        let Some(t) = self.text.as_mut() else { return Ok(()) };
+        let file = name(t.id);
+        let Body::Rules(r) = &mut t.body else { return Ok(()) };
         let mut tail = match r.incoming.tail() {
-            Ok(Tail::Rule(rule)) => Some(rule),
-            Ok(_) => None,
             Err(e) => {
                 log_parse(file, &e);
                 return Err(EINVAL);
             }
+            Ok(Tail::Rule(rule)) if matches!(end, End::WriteEnded | End::Closed) => Some(rule),
+            Ok(Tail::Unfinished) if matches!(end, End::Closed) => {
+                if let Some(e) = r.incoming.tail_error() {
+                    pr_err!("{}: {} (the text ended there; the earlier rules are back)\n", file, e.with_line());
+                }
+                return Err(EINVAL);
+            }
+            Ok(_) => None,
         };
-        if r.kind == Kind::Del && !whole && tail.is_some_and(|t| !r.before.rules().contains(&t)) {
+        if r.kind == Kind::Del && !matches!(end, End::Closed) && tail.is_some_and(|t| !r.before.rules().contains(&t)) {
             tail = None;
+        }
+        if matches!(end, End::More) {
+            return Ok(());
         }
         let n = r.incoming.rules().len();
         if r.published && n == r.published_rules && tail == r.published_tail {
@@ -350,7 +404,7 @@ impl Writers {
         };
         let planned = planned.map_err(|e| match e {
             RulesError::TooMany => {
-                pr_err!("{}: more than {} rules\n", file, MAX_RULES);
+                pr_err!("{}: line {}: more than {} rules\n", file, r.incoming.line_no(), MAX_RULES);
                 ENOSPC
             }
             RulesError::NotFound(rule) => {
@@ -364,14 +418,18 @@ impl Writers {
                 ENOENT
             }
             RulesError::NoMem => {
-                pr_err!("{}: out of memory\n", file);
+                pr_err!("{}: line {}: out of memory\n", file, r.incoming.line_no());
                 ENOMEM
             }
         })?;
         r.published = true;
         r.published_rules = n;
         r.published_tail = tail;
-        self.publisher.build_and_publish(&planned).inspect_err(|_| pr_err!("{}: out of memory\n", file))
+        let line = r.incoming.line_no();
+        let set = RuleSet::build(planned.iter().map(|p| p.rule))
+            .inspect_err(|_| pr_err!("{}: line {}: out of memory\n", file, line))?;
+        self.publisher.publish(set);
+        Ok(())
     }
 
     /// `commit`: 1 applies the staged text, 0 discards it.
@@ -382,7 +440,7 @@ impl Writers {
                 Body::Stage(_, owner) if owner.is_writer() => {
                     // The writer commits its own stage: it has finished.
                     if let Some(Text { body: Body::Stage(text, owner), .. }) = self.text.take() {
-                        self.staged = Some(Staged { text, owner });
+                        self.staged = Some(Staged { text, owner, since: crate::kapi::now_ms() });
                     }
                 }
                 Body::Stage(..) => {
@@ -400,7 +458,13 @@ impl Writers {
             pr_err!("commit: nothing staged\n");
             return Err(crate::kapi::enodata());
         };
-        if !staged.owner.is_current() {
+        // Its owner commits or discards it; anyone may discard a stage whose
+        // writer has been gone for a minute (a killed `ctskipctl load` under
+        // a long-lived shell or service manager).
+        let abandoned = !apply
+            && !staged.owner.writer.as_ref().is_some_and(|p| p.alive())
+            && crate::kapi::now_ms().saturating_sub(staged.since) > ABANDONED_MS;
+        if !staged.owner.is_current() && !abandoned {
             pr_err!("commit: the staged text belongs to process {} (EBUSY)\n", staged.owner.nr());
             self.staged = Some(staged);
             return Err(EBUSY);
@@ -473,19 +537,29 @@ impl Control {
     /// offset 0 and continued by later reads of the same file. No writer
     /// lock is taken.
     fn read_set(&self, id: usize, file: &File, off: usize, out: &mut [u8]) -> Result<usize> {
-        if file.writable() {
-            // A file opened for writing too (O_RDWR) may be a writer's text
-            // file, held by the writers already: a second reference here
-            // would hide its close from them. It reads the current set.
-            let set = {
-                let rcu = ReadLock::new();
-                ACTIVE.get_arc(rcu.side()).ok_or(ENODEV)?
-            };
-            return match id {
-                HITS => Ok(copy_window(&set.render_hits()?, off, out)),
-                _ => Ok(copy_window(set.text(), off, out)),
-            };
+        let render = |set: &Arc<RuleSet>| -> Result<Option<KVVec<u8>>> {
+            Ok(if id == HITS { Some(set.render_hits()?) } else { None })
+        };
+        if file.writable() || !file.opener_is_net_admin() {
+            // No snapshot: a file opened for writing too may be a writer's
+            // text file (a reference here would hide its close), and
+            // snapshots pin memory, so only administrators get them. These
+            // read the current set at each read.
+            let set = ruleset::active_arc().ok_or(ENODEV)?;
+            return Ok(match render(&set)? {
+                Some(h) => copy_window(&h, off, out),
+                None => copy_window(set.text(), off, out),
+            });
         }
+        // A new snapshot at offset 0, made before taking the lock (readers
+        // do not wait for one another's rendering).
+        let fresh = if off == 0 {
+            let set = ruleset::active_arc().ok_or(ENODEV)?;
+            let hits = render(&set)?;
+            Some(Snapshot { file: file.hold(), id, set, hits })
+        } else {
+            None
+        };
         let mut guard = self.readers.lock();
         let readers = &mut *guard;
         for slot in readers.slots.iter_mut() {
@@ -494,14 +568,8 @@ impl Control {
             }
         }
         let found = readers.slots.iter().position(|s| s.as_ref().is_some_and(|s| s.file.is(file) && s.id == id));
-        let at = match found {
-            Some(i) if off != 0 => i,
-            _ => {
-                let set = {
-                    let rcu = ReadLock::new();
-                    ACTIVE.get_arc(rcu.side()).ok_or(ENODEV)?
-                };
-                let hits = if id == HITS { Some(set.render_hits()?) } else { None };
+        let at = match (fresh, found) {
+            (Some(snap), _) => {
                 let i = match found.or_else(|| readers.slots.iter().position(|s| s.is_none())) {
                     Some(i) => i,
                     None => {
@@ -509,8 +577,16 @@ impl Control {
                         readers.evict
                     }
                 };
-                readers.slots[i] = Some(Snapshot { file: file.hold(), id, set, hits });
+                readers.slots[i] = Some(snap);
                 i
+            }
+            (None, Some(i)) => i,
+            (None, None) => {
+                // The snapshot this file began is gone (more than
+                // MAX_READERS files read at once): reading on would join
+                // two sets.
+                pr_warn!("{}: more than {} files read at once; start again at offset 0\n", name(id), MAX_READERS);
+                return Err(crate::kapi::estale());
             }
         };
         let Some(s) = &readers.slots[at] else { return Err(EINVAL) };
@@ -519,6 +595,17 @@ impl Control {
             None => s.set.text(),
         };
         Ok(copy_window(src, off, out))
+    }
+}
+
+impl Tick for Control {
+    /// While a text is in progress: has its writer closed the file?
+    fn tick(&self) {
+        let mut w = self.writers.lock();
+        w.settle();
+        if w.busy() {
+            self.poller.arm(POLL_MS);
+        }
     }
 }
 
@@ -537,7 +624,14 @@ impl Files for Control {
             return Err(EPERM);
         }
         match id {
-            RULES | ADD | DEL | STAGE => self.writers.lock().piece(id, file, off, data),
+            RULES | ADD | DEL | STAGE => {
+                let mut w = self.writers.lock();
+                let r = w.piece(id, file, off, data);
+                if w.busy() {
+                    self.poller.arm(POLL_MS);
+                }
+                r
+            }
             COMMIT => {
                 let apply = flag("commit", data, "write 1 to commit, 0 to discard")?;
                 self.writers.lock().commit(apply)?;

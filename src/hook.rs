@@ -13,7 +13,7 @@ use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
 use crate::packet::{dev_name, read_key};
 use crate::rules::rule::proto_has_ports;
-use crate::ruleset::ACTIVE;
+use crate::ruleset;
 
 /// The hook of every registration, over its netns's counters.
 pub(crate) struct Untrack;
@@ -46,7 +46,7 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
         stats.count(Stat::Seen.bit() | Stat::AlreadyTracked.bit(), NO_ADD, 0);
         return;
     }
-    let Some(set) = ACTIVE.get(rcu) else {
+    let Some(set) = ruleset::active(rcu) else {
         stats.count(Stat::Seen.bit(), NO_ADD, 0);
         return;
     };

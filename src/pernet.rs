@@ -44,14 +44,16 @@ impl PernetOps for NetState {
     }
 
     fn init(net: &Net) -> Result<Self> {
-        setup(net).inspect_err(|e| {
-            // The netns creation fails with this error: say it was ctskip's.
-            if *e == ENOMEM {
-                pr_warn!("netns setup failed: out of memory (ENOMEM)\n");
-            } else {
-                pr_warn!("netns setup failed: error {}\n", e.to_errno());
-            }
-        })
+        setup(net)
+    }
+
+    fn init_failed(e: Error) {
+        // The netns creation fails with this error: say it was ctskip's.
+        if e == ENOMEM {
+            pr_warn!("netns setup failed: out of memory (ENOMEM)\n");
+        } else {
+            pr_warn!("netns setup failed: error {}\n", e.to_errno());
+        }
     }
 
     fn pre_exit(&mut self, _net: &Net) {

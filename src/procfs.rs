@@ -32,6 +32,7 @@ impl Show for Figures {
             writeln!(w, "{} {}", name, stats.sum(i as u32)).map_err(|_| ENOMEM)?;
         }
         let n = w.len();
-        out.write(&buf[..n])
+        out.write(&buf[..n]);
+        Ok(())
     }
 }

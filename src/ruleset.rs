@@ -10,7 +10,7 @@
 //! the rules kept over to the new set.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kernel::alloc::{flags::GFP_KERNEL, KVVec};
 use kernel::prelude::*;
@@ -18,15 +18,31 @@ use kernel::sync::Arc;
 
 use crate::kapi::alloc::{KAlloc, TextBuf};
 use crate::kapi::percpu::PerCpu;
-use crate::kapi::rcu::RcuArc;
+use crate::kapi::rcu::{RcuArc, ReadLock, ReadSide};
 use crate::rules::set::{replace_with, Planned, NEW};
 use crate::rules::{Classifier, Rule};
 
 /// Rules per per-CPU chunk of hit counters (two `u64` each: 16 KiB).
 const HIT_CHUNK: usize = 1024;
 
-/// The published set, for packets and readers.
-pub(crate) static ACTIVE: RcuArc<RuleSet> = RcuArc::new();
+/// The published set, for packets and readers; replaced only through the
+/// [`Publisher`].
+static ACTIVE: RcuArc<RuleSet> = RcuArc::new();
+
+/// Whether the one [`Publisher`] exists.
+static PUBLISHER: AtomicBool = AtomicBool::new(false);
+
+/// The published set, for the rest of a read-side section (the hook).
+#[inline]
+pub(crate) fn active<'a>(rcu: &'a ReadSide<'_>) -> Option<&'a RuleSet> {
+    ACTIVE.get(rcu)
+}
+
+/// A reference of its own to the published set (a reader's snapshot).
+pub(crate) fn active_arc() -> Option<Arc<RuleSet>> {
+    let rcu = ReadLock::new();
+    ACTIVE.get_arc(rcu.side())
+}
 
 /// A compiled, immutable rule set.
 pub(crate) struct RuleSet {
@@ -125,16 +141,19 @@ impl RuleSet {
 }
 
 /// The writers' handle on [`ACTIVE`]: publishing needs `&mut Publisher`,
-/// which only the holder of the writers' mutex has.
+/// which only the holder of the writers' mutex has. There is one at most.
 pub(crate) struct Publisher {
     current: Arc<RuleSet>,
 }
 
 impl Publisher {
-    /// Publishes the first set.
-    pub(crate) fn new(first: Arc<RuleSet>) -> Self {
+    /// Publishes the first set; EBUSY if a publisher exists already.
+    pub(crate) fn new(first: Arc<RuleSet>) -> Result<Self> {
+        if PUBLISHER.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
         ACTIVE.replace(Some(first.clone()));
-        Publisher { current: first }
+        Ok(Publisher { current: first })
     }
 
     /// The published set.
@@ -142,49 +161,59 @@ impl Publisher {
         &self.current
     }
 
-    /// Publishes `new` (built from the planned rules or an earlier set),
-    /// carrying over the counts of the rules it shares with the current set,
-    /// and returns once no packet can still see the old one.
-    pub(crate) fn publish(&mut self, new: Arc<RuleSet>) -> Result {
+    /// Publishes `new` (built from planned rules, or an earlier set put
+    /// back) and returns once no packet can still see the old one. It cannot
+    /// fail: the hit counts of the rules `new` shares with the old set are
+    /// carried over when there is memory to plan that, and lost otherwise.
+    pub(crate) fn publish(&mut self, new: Arc<RuleSet>) {
         if Arc::ptr_eq(&new, &self.current) {
-            return Ok(());
+            return;
         }
         let old = self.current.clone();
-        let planned = replace_with::<KAlloc>(old.rules(), new.rules()).map_err(|_| ENOMEM)?;
-        // Counts so far: new's base takes the old totals (less what `new`
-        // counted itself, if it was published before).
-        let mut snap = KVVec::with_capacity(planned.len(), GFP_KERNEL)?;
+        let carry = self.plan_carry(&old, &new);
+        ACTIVE.replace(Some(new.clone()));
+        // Packets the old set counted until the grace period ended.
+        if let Some((planned, snap)) = carry {
+            for (i, p) in planned.iter().enumerate() {
+                if p.old != NEW {
+                    let t = old.total_hits(p.old as usize);
+                    new.base[i][0].fetch_add(t[0].wrapping_sub(snap[i][0]), Ordering::Relaxed);
+                    new.base[i][1].fetch_add(t[1].wrapping_sub(snap[i][1]), Ordering::Relaxed);
+                }
+            }
+        }
+        self.current = new;
+    }
+
+    /// Before publishing `new`: its base counts take the old set's totals
+    /// (less what `new` counted itself, if it was published before); returns
+    /// the plan and the totals taken, or `None` without memory.
+    fn plan_carry(&self, old: &RuleSet, new: &RuleSet) -> Option<(KVVec<Planned>, KVVec<[u64; 2]>)> {
+        let planned = replace_with::<KAlloc>(old.rules(), new.rules()).ok()?;
+        let mut snap = KVVec::with_capacity(planned.len(), GFP_KERNEL).ok()?;
         for (i, p) in planned.iter().enumerate() {
             let t = if p.old == NEW { [0, 0] } else { old.total_hits(p.old as usize) };
-            snap.push(t, GFP_KERNEL)?;
+            snap.push(t, GFP_KERNEL).ok()?;
             if p.old != NEW {
                 let own = new.own_hits(i);
                 new.base[i][0].store(t[0].saturating_sub(own[0]), Ordering::Relaxed);
                 new.base[i][1].store(t[1].saturating_sub(own[1]), Ordering::Relaxed);
             }
         }
-        ACTIVE.replace(Some(new.clone()));
-        // Packets the old set counted until the grace period ended.
-        for (i, p) in planned.iter().enumerate() {
-            if p.old != NEW {
-                let t = old.total_hits(p.old as usize);
-                new.base[i][0].fetch_add(t[0] - snap[i][0], Ordering::Relaxed);
-                new.base[i][1].fetch_add(t[1] - snap[i][1], Ordering::Relaxed);
-            }
-        }
-        self.current = new;
-        Ok(())
+        Some((planned, snap))
     }
 
     /// Builds the set of `planned` and publishes it.
     pub(crate) fn build_and_publish(&mut self, planned: &[Planned]) -> Result {
         let new = RuleSet::build(planned.iter().map(|p| p.rule))?;
-        self.publish(new)
+        self.publish(new);
+        Ok(())
     }
 }
 
 impl Drop for Publisher {
     fn drop(&mut self) {
         ACTIVE.replace(None);
+        PUBLISHER.store(false, Ordering::Release);
     }
 }

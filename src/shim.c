@@ -14,6 +14,7 @@
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 #include <linux/pid.h>
+#include <linux/workqueue.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
@@ -170,6 +171,55 @@ void ctskip_rcu_read_lock(void)
 void ctskip_rcu_read_unlock(void)
 {
 	rcu_read_unlock();
+}
+
+/*
+ * A poller: a delayed work that calls @fn(@data) on the system workqueue,
+ * armed again by whoever wants another call.
+ */
+struct ctskip_poller {
+	struct delayed_work work;
+	void (*fn)(void *data);
+	void *data;
+};
+
+static void ctskip_poller_run(struct work_struct *work)
+{
+	struct ctskip_poller *p = container_of(to_delayed_work(work), struct ctskip_poller, work);
+
+	p->fn(p->data);
+}
+
+struct ctskip_poller *ctskip_poller_new(void (*fn)(void *data))
+{
+	struct ctskip_poller *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p)
+		return NULL;
+	INIT_DELAYED_WORK(&p->work, ctskip_poller_run);
+	p->fn = fn;
+	return p;
+}
+
+void ctskip_poller_set_data(struct ctskip_poller *p, void *data)
+{
+	WRITE_ONCE(p->data, data);
+}
+
+void ctskip_poller_arm(struct ctskip_poller *p, unsigned int ms)
+{
+	schedule_delayed_work(&p->work, msecs_to_jiffies(ms));
+}
+
+void ctskip_poller_free(struct ctskip_poller *p)
+{
+	cancel_delayed_work_sync(&p->work);
+	kfree(p);
+}
+
+u64 ctskip_now_ms(void)
+{
+	return jiffies64_to_msecs(get_jiffies_64());
 }
 
 /* A bin_attribute made at run time needs its lockdep key set. */

@@ -115,25 +115,37 @@ pub(crate) struct SplitRules<'a> {
     pub(crate) stray: &'a [u8],
 }
 
-/// Finds the words that follow a `rules=` value and are not parameters of
-/// this module: the kernel set `rules` to the first word only.
+/// Finds the words that follow an unquoted `rules=` value and that the
+/// kernel could not place: not parameters of this module, not words the
+/// kernel handles itself (`dyndbg`, `async_probe`), without `=` (the rule
+/// language has none), up to `--` (after which the kernel stops). The
+/// kernel set `rules` to the first word only.
 pub(crate) fn split_rules(args: &[u8]) -> Option<SplitRules<'_>> {
     let base = args.as_ptr() as usize;
     let mut kept: Option<&[u8]> = None;
     let mut stray: Option<(usize, usize)> = None;
     for a in split(args) {
+        if a.raw == b"--" {
+            break;
+        }
         if is_param(a.name) {
             if stray.is_some() {
                 break;
             }
-            kept = if a.name == b"rules" { a.value } else { None };
+            // A quoted value was not split.
+            kept = if a.name == b"rules" && !a.raw.contains(&b'"') { a.value } else { None };
             continue;
         }
-        if kept.is_some() {
-            let at = a.raw.as_ptr() as usize - base;
-            let end = at + a.raw.len();
-            stray = Some((stray.map_or(at, |(s, _)| s), end));
+        if kept.is_none() || a.value.is_some() || a.name == b"dyndbg" || a.name == b"async_probe" {
+            if stray.is_some() {
+                break;
+            }
+            kept = None;
+            continue;
         }
+        let at = a.raw.as_ptr() as usize - base;
+        let end = at + a.raw.len();
+        stray = Some((stray.map_or(at, |(s, _)| s), end));
     }
     let (s, e) = stray?;
     Some(SplitRules { kept: kept.unwrap_or(b""), stray: &args[s..e] })

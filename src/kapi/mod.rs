@@ -13,6 +13,7 @@ pub(crate) mod args;
 mod bindings;
 pub(crate) mod file;
 pub(crate) mod percpu;
+pub(crate) mod poll;
 pub(crate) mod module;
 pub(crate) mod netfilter;
 pub(crate) mod pernet;
@@ -21,6 +22,17 @@ pub(crate) mod process;
 pub(crate) mod rcu;
 pub(crate) mod sysfs;
 pub(crate) mod window;
+
+/// Milliseconds since boot, at jiffies resolution.
+pub(crate) fn now_ms() -> u64 {
+    // SAFETY: reads jiffies.
+    unsafe { bindings::ctskip_now_ms() }
+}
+
+/// ESTALE, which the kernel crate does not name.
+pub(crate) fn estale() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(bindings::ESTALE as i32))
+}
 
 /// ENODATA, which the kernel crate does not name.
 pub(crate) fn enodata() -> kernel::error::Error {

@@ -74,11 +74,12 @@ impl SkBuff {
     }
 
     /// Marks the packet untracked, as the NOTRACK target does
-    /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`).
+    /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`), unless conntrack state is
+    /// attached already (it is left alone, never leaked).
     #[inline]
     pub(crate) fn untrack(&self) {
         let l = Self::layout();
-        if l.nfct >= 0 {
+        if l.nfct >= 0 && !self.has_conntrack() {
             // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
             // owns the skb (invariant), and with no entry attached
             // nf_ct_set() writes nothing else.

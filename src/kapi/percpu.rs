@@ -38,9 +38,11 @@ impl PerCpu {
     /// counter `idx` (none if `idx` is [`NO_ADD`]), on this CPU.
     #[inline]
     pub(crate) fn count(&self, inc: u64, idx: u32, v: u64) {
-        debug_assert!(inc >> self.n == 0 && (idx == NO_ADD || idx < self.n));
-        // SAFETY: `ptr` is a live per-CPU array of `n` counters and every
-        // index used is below `n` (callers pass fixed in-range indices).
+        // Only counters below `n` (a mask and a bound, kept in release builds).
+        let inc = if self.n >= 64 { inc } else { inc & ((1u64 << self.n) - 1) };
+        let idx = if idx < self.n { idx } else { NO_ADD };
+        // SAFETY: `ptr` is a live per-CPU array of `n` counters, every bit of
+        // `inc` is below `n`, and `idx` is below `n` or NO_ADD (none).
         unsafe { bindings::ctskip_pcpu_count(self.ptr, inc, idx, v) };
     }
 

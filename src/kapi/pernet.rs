@@ -8,7 +8,7 @@
 
 use core::marker::PhantomData;
 use core::mem::size_of;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use kernel::error::{from_result, to_result};
 use kernel::ffi::c_int;
@@ -60,6 +60,9 @@ pub(crate) trait PernetOps: Sized + Send + Sync + 'static {
     fn slot() -> &'static PernetSlot;
     /// Sets up a new netns. On error nothing of it may be left.
     fn init(net: &Net) -> Result<Self>;
+    /// The netns's setup failed with `err` (in `init` or around it): the
+    /// netns creation fails with it.
+    fn init_failed(err: Error);
     /// First step of teardown (unregister hooks).
     fn pre_exit(&mut self, net: &Net);
     /// Last step, after a grace period.
@@ -69,6 +72,7 @@ pub(crate) trait PernetOps: Sized + Send + Sync + 'static {
 /// The id and operations of one pernet registration (a `static`).
 pub(crate) struct PernetSlot {
     id: AtomicU32,
+    registered: AtomicBool,
     ops: Opaque<bindings::pernet_operations>,
 }
 
@@ -80,7 +84,7 @@ unsafe impl Sync for PernetSlot {}
 impl PernetSlot {
     /// An unused slot.
     pub(crate) const fn new() -> Self {
-        PernetSlot { id: AtomicU32::new(0), ops: Opaque::uninit() }
+        PernetSlot { id: AtomicU32::new(0), registered: AtomicBool::new(false), ops: Opaque::uninit() }
     }
 }
 
@@ -96,8 +100,13 @@ unsafe fn state<T: PernetOps>(net: *mut bindings::net) -> *mut *mut T {
 
 unsafe extern "C" fn init_cb<T: PernetOps>(net: *mut bindings::net) -> c_int {
     from_result(|| {
-        // SAFETY: the pernet core calls init for a live netns.
-        let state_box = KBox::new(T::init(unsafe { Net::from_raw(net) })?, GFP_KERNEL)?;
+        let made = (|| {
+            // The box first: once `init` made the state, nothing may fail.
+            let room = KBox::<T>::new_uninit(GFP_KERNEL)?;
+            // SAFETY: the pernet core calls init for a live netns.
+            Ok(KBox::write(room, T::init(unsafe { Net::from_raw(net) })?))
+        })();
+        let state_box = made.inspect_err(|e| T::init_failed(*e))?;
         // SAFETY: our zeroed slot, allocated by the pernet core for `net`.
         unsafe { *state::<T>(net) = KBox::into_raw(state_box) };
         Ok(0)
@@ -131,6 +140,10 @@ impl<T: PernetOps> Pernet<T> {
     /// Registers `T` (running `init` for every existing netns).
     pub(crate) fn register() -> Result<Self> {
         let slot = T::slot();
+        // One registration per slot: its operations are in use until then.
+        if slot.registered.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
         let ops = bindings::pernet_operations {
             init: Some(init_cb::<T>),
             pre_exit: Some(pre_exit_cb::<T>),
@@ -141,11 +154,12 @@ impl<T: PernetOps> Pernet<T> {
             // registration, optional callbacks absent).
             ..unsafe { core::mem::zeroed() }
         };
-        // SAFETY: the slot is not registered (one registration per slot:
-        // module init), so nothing else touches `ops`.
+        // SAFETY: the slot is not registered (checked above), so nothing
+        // else touches `ops`.
         unsafe { slot.ops.get().write(ops) };
         // SAFETY: `ops` stays registered, in its static, until `drop`.
-        to_result(unsafe { bindings::register_pernet_subsys(slot.ops.get()) })?;
+        to_result(unsafe { bindings::register_pernet_subsys(slot.ops.get()) })
+            .inspect_err(|_| slot.registered.store(false, Ordering::Release))?;
         Ok(Pernet(PhantomData))
     }
 }
@@ -155,6 +169,7 @@ impl<T: PernetOps> Drop for Pernet<T> {
         // SAFETY: registered in `register`; this runs pre_exit and exit for
         // every netns (a grace period between) and returns when all is gone.
         unsafe { bindings::unregister_pernet_subsys(T::slot().ops.get()) };
+        T::slot().registered.store(false, Ordering::Release);
     }
 }
 

@@ -7,8 +7,9 @@ use core::ptr::NonNull;
 
 use super::bindings;
 
-/// A held reference to a thread group's `struct pid`; the pid number is
-/// never reused while it is held.
+/// A held reference to a thread group's `struct pid`: it stays the same
+/// object (though its number may be given to a new process once the old one
+/// is gone, so [`Process::nr`] is for log lines only).
 ///
 /// # Invariants
 ///

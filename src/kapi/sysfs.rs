@@ -11,6 +11,7 @@
 use core::ffi::CStr;
 use core::marker::PhantomData;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use kernel::error::from_result;
@@ -72,6 +73,9 @@ pub(crate) struct Directory<T: Files> {
     _p: PhantomData<T>,
 }
 
+/// Whether the one [`Directory`] exists (the shim keeps one group).
+static IN_USE: AtomicBool = AtomicBool::new(false);
+
 /// The most files a [`Directory`] holds.
 pub(crate) const MAX_FILES: usize = 8;
 
@@ -87,6 +91,13 @@ impl<T: Files> Directory<T> {
         if files.len() > MAX_FILES {
             return Err(EINVAL);
         }
+        if IN_USE.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        Self::make(name, files, ctx).inspect_err(|_| IN_USE.store(false, Ordering::Release))
+    }
+
+    fn make(name: &'static CStr, files: &'static [FileSpec], ctx: Arc<T>) -> Result<Self> {
         // SAFETY: all-zero is a valid (empty) bin_attribute and null pointer.
         let mut attrs: KBox<[bindings::bin_attribute; MAX_FILES]> = KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
         let mut ptrs = KBox::new([ptr::null_mut(); MAX_FILES + 1], GFP_KERNEL)?;
@@ -139,6 +150,7 @@ impl<T: Files> Drop for Directory<T> {
             bindings::kobject_put(self.kobj);
         }
         let _ = (&self.attrs, &self.ptrs, &self.slots, &self.ctx);
+        IN_USE.store(false, Ordering::Release);
     }
 }
 

@@ -405,6 +405,8 @@ pub fn could_continue(text: &[u8]) -> bool {
     let n = text.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).count();
     let mut seen = [false; 9];
     let mut want_value: Option<usize> = None;
+    // Whether the protocol given has ports (unknown while being written).
+    let mut ports_proto: Option<bool> = None;
     for (i, w) in text.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).enumerate() {
         let partial = cut_short && i + 1 == n;
         if let Some(slot) = want_value.take() {
@@ -412,11 +414,18 @@ pub fn could_continue(text: &[u8]) -> bool {
             if !ok {
                 return false;
             }
+            if slot == 1 && !partial {
+                ports_proto = parse_num(w, 255).map(|p| proto_has_ports(p as u8));
+            }
             continue;
         }
         if partial {
-            return KEYWORDS.iter().any(|(k, slot, _)| k.as_bytes().starts_with(w) && !seen[*slot])
+            let could = KEYWORDS.iter().any(|(k, slot, _)| k.as_bytes().starts_with(w) && !seen[*slot])
                 || (b"oneway".starts_with(w) && !seen[ONEWAY_SLOT]);
+            if !could {
+                return false;
+            }
+            break;
         }
         let (slot, takes_value) = match KEYWORDS.iter().find(|(k, _, _)| k.as_bytes() == w) {
             Some((_, slot, v)) => (*slot, *v),
@@ -429,13 +438,38 @@ pub fn could_continue(text: &[u8]) -> bool {
         seen[slot] = true;
         if takes_value {
             want_value = Some(slot);
+        } else if slot == 1 {
+            ports_proto = PROTO_NAMES.iter().find(|(k, _)| k.as_bytes() == w).map(|(_, p)| proto_has_ports(*p));
         }
+    }
+    if (seen[4] || seen[5]) && ports_proto == Some(false) {
+        return false;
+    }
+    // The complete words must not contradict each other already: a family
+    // conflict stays one, and ports without a protocol can only be mended
+    // while no protocol is given.
+    let complete = if cut_short {
+        let end = text.iter().rposition(|&b| is_blank(b)).map_or(0, |i| i + 1);
+        &text[..end]
+    } else {
+        text
+    };
+    let complete_ok = match parse_rule(complete, 0) {
+        Ok(_) => true,
+        Err(e) => {
+            e.reason == REASON_NO_FIELD
+                || e.reason == "missing value after"
+                || (e.reason == REASON_PORTS_NEED_PROTO && !seen[1])
+        }
+    };
+    if !complete_ok {
+        return false;
     }
     if want_value.is_some() || cut_short {
         return true;
     }
     match parse_rule(text, 0) {
         Ok(_) => true,
-        Err(e) => e.reason == REASON_NO_FIELD || e.reason == REASON_PORTS_NEED_PROTO,
+        Err(e) => e.reason == REASON_NO_FIELD || (e.reason == REASON_PORTS_NEED_PROTO && !seen[1]),
     }
 }

@@ -165,6 +165,16 @@ impl<A: Alloc> Incoming<A> {
         }
     }
 
+    /// Why the unfinished end of the text is not a rule (yet); `None` if it
+    /// is one, or empty.
+    pub fn tail_error(&self) -> Option<ParseError<'_>> {
+        let text = trim(&self.seg);
+        if text.is_empty() {
+            return None;
+        }
+        parse_rule(text, self.rule_no + 1).err().map(|e| ParseError { line_no: self.line_no, ..e })
+    }
+
     /// The rule in `seg` is complete: parse it and keep it if it is new.
     fn end_rule(&mut self) -> Result<(), Ended> {
         let text = trim(&self.seg);

@@ -200,8 +200,8 @@ mod kapi_pure {
         assert_eq!((s.kept, s.stray), (&b"udp"[..], &b"dport 53"[..]));
         let s = split_rules(b"priority=-250 rules=udp dport 53 enabled=0").unwrap();
         assert_eq!((s.kept, s.stray), (&b"udp"[..], &b"dport 53"[..]));
-        let s = split_rules(b"rules=\"udp dport 53\" x").unwrap();
-        assert_eq!(s.stray, b"x");
+        let s = split_rules(b"rules=ip6 udp dport 53 -- x").unwrap();
+        assert_eq!((s.kept, s.stray), (&b"ip6"[..], &b"udp dport 53"[..]));
         for fine in [
             "rules=udp",
             "rules=\"udp dport 53\"",
@@ -210,6 +210,12 @@ mod kapi_pure {
             "",
             "unknown=1 rules=udp",
             "rules=udp priority=-201",
+            "rules=\"udp dport 53\" x",
+            "rules=\"udp dport 53\" dyndbg=+p",
+            "rules=udp dyndbg=+p",
+            "rules=udp async_probe",
+            "rules=udp -- dport 53",
+            "rules=udp foo=1",
         ] {
             assert_eq!(split_rules(fine.as_bytes()), None, "{fine:?}");
         }

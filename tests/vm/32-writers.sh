@@ -329,5 +329,48 @@ for how in stage rules; do
 	done
 done
 exec 6>&-
+
+# --- The end of a text is final once its file is closed ------------------
+# ctskip looks every 20 ms whether the writer closed its file: the last
+# line then applies if it is a rule, and otherwise the whole text is undone
+# (nobody is left to get an errno: one log line says it).
+# settles_to WHAT FILE: within 2 s the active set reads exactly as FILE.
+settles_to() {
+	local i
+	for i in $(seq 1 40); do
+		cat $R > $T/now
+		cmp -s "$2" $T/now && { ok "$1"; return; }
+		sleep 0.05
+	done
+	not_ok "$1 (read back: $(head -c 200 $T/now | tr '\n' ';'))"
+}
+printf 'udp dport 1\n' > $R
+keep; mark unfinished
+printf 'udp dport 2\ntcp dport' > $R; wrote "a text ending in an unfinished rule: the write itself succeeds" $?
+settles_to "  once the file is closed, the whole text is undone" $T/before
+check "  one log line names the line and says the earlier rules are back" sh -c \
+	"dmesg | sed -n '/ctskip-test-mark unfinished\$/,\$p' | grep -c 'rules: line 2: rule 2 \"tcp dport\": missing value after \"dport\" (the text ended there; the earlier rules are back)' | grep -qx 1"
+# A control: the same text with its rule completed applies.
+printf 'udp dport 2\ntcp dport 9' > $R; wrote "  the same text completed" $?
+printf 'udp dport 2\ntcp dport 9\n' > $T/exp
+settles_to "  applies whole" $T/exp
+# A line split across two writes, no newline at the end: final at close.
+{ printf 'udp dp'; printf 'ort 7'; } > $R; wrote "a line split across two writes, no final newline" $?
+printf 'udp dport 7\n' > $T/exp
+settles_to "  is one rule, applied once the file is closed" $T/exp
+# del of an absent rule on a last line without a newline: undone at close.
+printf 'udp dport 7\nudp dport 8\n' > $R
+keep; mark delabsent
+printf 'udp dport 7\nudp dport 54' > $DEL; wrote "del: an absent rule on the last line, no newline" $?
+settles_to "  once closed, all or none: nothing deleted" $T/before
+check "  one log line names it" sh -c \
+	"dmesg | sed -n '/ctskip-test-mark delabsent\$/,\$p' | grep -q 'del: line 2: rule not present: udp dport 54'"
+# A text of exactly two pages whose last line has no newline: its last
+# piece is a full page (more may come), so it applies at close.
+{ pad_to 8180; printf "udp dport 12"; } > $T/text
+check_eq "the text is exactly 8192 bytes" 8192 "$(stat -c %s $T/text)"
+cat $T/text > $R; wrote "cat of exactly two pages, no final newline" $?
+printf 'udp dport 12\n' > $T/exp
+settles_to "  applies once the file is closed" $T/exp
 rm -rf $T
 done_testing

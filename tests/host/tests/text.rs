@@ -115,6 +115,7 @@ fn unfinished_tails_are_held_and_wrong_ones_refused() {
     for bad in [
         "b", "bogus", "udp dport 99999", "udp dport 7000x", "udp udp", "tcp udp", "proto 256",
         "ip daddr 2001:db8::1 ", "udp dport 1 dport 2", "iif a/b", "ip saddr 10.0.0.x",
+        "gre dport 80", "esp dport 5 ", "ip6 saddr 10.0.0.1 dp", "dport 80 gre ",
     ] {
         assert!(!could_continue(bad.as_bytes()), "{bad:?} cannot become a rule");
         let mut t = Incoming::<Host>::new().unwrap();

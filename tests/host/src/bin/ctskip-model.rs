@@ -3,15 +3,24 @@
 //! the module must answer.
 //!
 //! stdin, one command per line:  FILE HEX   (FILE: rules|add|del|enabled|insmod|reset)
-//! stdout, one line per command: ERRNO     (OK, EINVAL, ENOSPC, ENOENT, E2BIG)
+//! stdout, one line per command: ERRNO     (OK, EINVAL, ENOSPC, ENOENT)
 //! followed by the expected `rules` text, hex-encoded, on a second line.
+//!
+//! Each write is one `write(2)` through a fresh open file, as the bad-input
+//! test makes it: the module gets its first page only (kernfs cuts the
+//! write; the writer then closes the file), a text of one piece. Its
+//! complete rules apply; its unfinished end applies only if the write ended
+//! there (a piece shorter than a page, longer than a byte) and it reads as a
+//! rule (for `del`, a present one); an end no bytes could make a rule is
+//! EINVAL.
 //!
 //! `insmod` takes the value of the `rules` parameter (EINVAL for any error,
 //! as the module's init does) and starts a new set; `reset` empties it.
 
 use std::io::{self, BufRead, Write};
 
-use ctskip_core::rules::{plan_add, plan_del, plan_replace, Rule, SetError};
+use ctskip_core::rules::set::{add_rules, del_rules, replace_with};
+use ctskip_core::rules::{plan_replace, Incoming, Rule, RulesError, SetError, Tail};
 use ctskip_core::Host;
 
 const PAGE_SIZE: usize = 4096;
@@ -30,6 +39,31 @@ fn errno(e: &SetError<'_>) -> &'static str {
         SetError::TooMany => "ENOSPC",
         SetError::NotFound(_) => "ENOENT",
         SetError::NoMem => "ENOMEM",
+    }
+}
+
+/// The set after a text of one piece to `op` (`rules`, `add`, `del`).
+fn one_piece(op: &str, set: &[Rule], piece: &[u8]) -> Result<Vec<Rule>, &'static str> {
+    let mut t = Incoming::<Host>::new().unwrap();
+    t.push(piece).map_err(|e| errno(&e))?;
+    let ended_here = piece.len() < PAGE_SIZE && piece.len() > 1;
+    let mut list = t.rules().to_vec();
+    match t.tail() {
+        Err(_) => return Err("EINVAL"),
+        Ok(Tail::Rule(r)) if ended_here && !list.contains(&r) && (op != "del" || set.contains(&r)) => list.push(r),
+        Ok(_) => {}
+    }
+    let planned = match op {
+        "rules" => replace_with::<Host>(&[], &list),
+        "add" => add_rules::<Host>(set, &list),
+        "del" => del_rules::<Host>(set, &list),
+        _ => panic!("unknown file {op}"),
+    };
+    match planned {
+        Ok(p) => Ok(p.iter().map(|p| p.rule).collect()),
+        Err(RulesError::TooMany) => Err("ENOSPC"),
+        Err(RulesError::NotFound(_)) => Err("ENOENT"),
+        Err(RulesError::NoMem) => Err("ENOMEM"),
     }
 }
 
@@ -55,25 +89,18 @@ fn main() {
             },
             // A zero-byte write never reaches the module: nothing changes.
             _ if data.is_empty() => "OK".into(),
-            "enabled" if data.len() >= PAGE_SIZE => "E2BIG".into(),
-            "enabled" => match data.as_slice() {
+            "enabled" => match &data[..data.len().min(PAGE_SIZE)] {
                 b"0" | b"1" | b"0\n" | b"1\n" => "OK".into(),
                 _ => "EINVAL".into(),
             },
-            _ if data.len() >= PAGE_SIZE => "E2BIG".into(),
             op => {
-                let plan = match op {
-                    "rules" => plan_replace::<Host>(&set, &data),
-                    "add" => plan_add::<Host>(&set, &data),
-                    "del" => plan_del::<Host>(&set, &data),
-                    _ => panic!("unknown file {op}"),
-                };
-                match plan {
-                    Ok(p) => {
-                        set = p.iter().map(|p| p.rule).collect();
+                let piece = &data[..data.len().min(PAGE_SIZE)];
+                match one_piece(op, &set, piece) {
+                    Ok(new) => {
+                        set = new;
                         "OK".into()
                     }
-                    Err(e) => errno(&e).into(),
+                    Err(e) => e.into(),
                 }
             }
         };
