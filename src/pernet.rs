@@ -15,7 +15,7 @@ use crate::counters::STAT_NAMES;
 use crate::hook::Untrack;
 use crate::kapi::netfilter::{Family, HookPoint, NetHooks};
 use crate::kapi::percpu::PerCpu;
-use crate::kapi::pernet::{Grace, Net, Pernet, PernetOps, PernetSlot};
+use crate::kapi::pernet::{Grace, Net, Pernet, PernetOps, PernetSlot, PreExit};
 use crate::kapi::proc::ProcFile;
 use crate::procfs::Figures;
 
@@ -56,8 +56,8 @@ impl PernetOps for NetState {
         }
     }
 
-    fn pre_exit(&mut self, _net: &Net) {
-        self.hooks.unregister();
+    fn pre_exit(&mut self, _net: &Net, pre_exit: &PreExit) {
+        self.hooks.unregister(pre_exit);
     }
 
     fn exit(self, _net: &Net, grace: &Grace) {

@@ -13,7 +13,7 @@ use kernel::types::Opaque;
 
 use kernel::sync::Arc;
 
-use super::pernet::{Grace, Net};
+use super::pernet::{Grace, Net, PreExit};
 use super::rcu::{synchronize, ReadSide};
 use super::window::Linear;
 use super::bindings;
@@ -323,9 +323,13 @@ impl<H: Hook, const N: usize> NetHooks<H, N> {
         Ok(NetHooks { net: net.as_ptr(), ops, data: Some(data), stage: Stage::Registered })
     }
 
-    /// Unregisters the hooks (packets may still be running them until the
-    /// next grace period).
-    pub(crate) fn unregister(&mut self) {
+    /// Unregisters the hooks in pernet `pre_exit` (packets may still be
+    /// running them until the grace period before `exit`).
+    pub(crate) fn unregister(&mut self, _pre_exit: &PreExit) {
+        self.unregister_now();
+    }
+
+    fn unregister_now(&mut self) {
         if self.stage == Stage::Registered {
             // SAFETY: registered in `net`, which is live (invariant).
             unsafe { bindings::nf_unregister_net_hooks(self.net, self.ops.as_ptr(), N as c_uint) };
@@ -335,7 +339,8 @@ impl<H: Hook, const N: usize> NetHooks<H, N> {
 
     /// Drops the registration after [`NetHooks::unregister`], in pernet
     /// `exit`: the grace period the pernet core waited for since `pre_exit`
-    /// covers the packets still running the hooks.
+    /// (both proven by their tokens) covers the packets still running the
+    /// hooks.
     pub(crate) fn release(mut self, _grace: &Grace) {
         if self.stage == Stage::Unregistered {
             self.data = None;
@@ -348,7 +353,7 @@ impl<H: Hook, const N: usize> Drop for NetHooks<H, N> {
         if self.data.is_none() {
             return;
         }
-        self.unregister();
+        self.unregister_now();
         // Packets may still run the hooks: wait before the data goes.
         synchronize();
     }

@@ -50,8 +50,12 @@ impl Net {
     }
 }
 
+/// Proof, handed to [`PernetOps::pre_exit`], that the netns's teardown has
+/// begun and that a grace period will pass before `exit`.
+pub(crate) struct PreExit(PhantomData<*mut ()>);
+
 /// Proof, handed to [`PernetOps::exit`], that an RCU grace period has
-/// passed since `pre_exit`.
+/// passed since every `pre_exit` of the same teardown.
 pub(crate) struct Grace(PhantomData<*mut ()>);
 
 /// Per-netns state of a pernet registration.
@@ -64,7 +68,7 @@ pub(crate) trait PernetOps: Sized + Send + Sync + 'static {
     /// netns creation fails with it.
     fn init_failed(err: Error);
     /// First step of teardown (unregister hooks).
-    fn pre_exit(&mut self, net: &Net);
+    fn pre_exit(&mut self, net: &Net, pre_exit: &PreExit);
     /// Last step, after a grace period.
     fn exit(self, net: &Net, grace: &Grace);
 }
@@ -118,7 +122,7 @@ unsafe extern "C" fn pre_exit_cb<T: PernetOps>(net: *mut bindings::net) {
     // then), so the slot holds our state; the core serialises the calls.
     unsafe {
         let s = &mut **state::<T>(net);
-        s.pre_exit(Net::from_raw(net));
+        s.pre_exit(Net::from_raw(net), &PreExit(PhantomData));
     }
 }
 

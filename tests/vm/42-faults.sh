@@ -169,12 +169,19 @@ icmp; ip udp saddr 198.51.100.0/24 oneway; tcp iif eth0"
 	ip netns exec "$A" ping -q -i 0.002 10.0.1.2 >/dev/null 2>&1 & p4=$!
 	ip netns exec "$A" ping -q -i 0.002 fd00:1::2 >/dev/null 2>&1 & p6=$!
 	sleep 0.5
-	n=0 hit=0 failed=0 bad=0 r=
+	# verbose: each forced failure logs its stack, which shows where it was.
+	for a in failslab fail_page_alloc; do echo 1 > $D/$a/verbose; done
+	n=0 hit=0 failed=0 bad=0 grow=0 r=
 	while [ $n -lt 400 ]; do
-		n=$((n + 1))
+		n=$((n + 1)); mark "nth-load-$n"
 		r=$(python3 "$TESTS_DIR/errno.py" nth $n insmod "$KO" 'rules="udp dport 53; tcp dport 80"')
 		[ "$r" = "OK unreached" ] && break
 		hit=$((hit + 1))
+		# A failure inside nf_register_net_hooks() (growing a hook list)
+		# that failed the load.
+		if [ "$r" != "OK consumed" ] && kmsg_since "nth-load-$n" | grep -q nf_hook_entries_grow; then
+			grow=$((grow + 1))
+		fi
 		case $r in
 		"OK consumed") unload || { bad=$((bad + 1)); echo "# load with allocation $n failed: loaded, but rmmod failed"; } ;;
 		*" consumed")
@@ -186,9 +193,13 @@ icmp; ip udp saddr 198.51.100.0/24 oneway; tcp iif eth0"
 		esac
 	done
 	kill $p4 $p6 2>/dev/null; wait $p4 $p6 2>/dev/null
-	echo "# module load: $hit filtered allocations, $failed loads failed"
+	for a in failslab fail_page_alloc; do echo 0 > $D/$a/verbose; done
+	echo "# module load: $hit filtered allocations, $failed loads failed ($grow inside nf_register_net_hooks)"
 	check "load under traffic: each allocation of ctskip's init was failed in turn" test $hit -ge 10 -a "$r" = "OK unreached"
 	check "  some loads failed" test $failed -gt 0
+	# Four hooks per netns: with two or more such failures, at least one
+	# was in a later registration, after the first hook was published.
+	check "  some failed inside nf_register_net_hooks() (a later hook of a netns)" test $grow -ge 2
 	check_eq "  a failed load leaves nothing registered; a good one unloads" 0 $bad
 	load 'rules="udp dport 53; tcp dport 80"' || not_ok "insmod after the faulted loads"
 	for a in failslab fail_page_alloc; do echo 0 > $D/$a/require-start; echo 0xffffffffffffffff > $D/$a/require-end; done
