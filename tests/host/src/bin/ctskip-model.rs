@@ -42,28 +42,55 @@ fn errno(e: &SetError<'_>) -> &'static str {
     }
 }
 
-/// The set after a text of one piece to `op` (`rules`, `add`, `del`).
-fn one_piece(op: &str, set: &[Rule], piece: &[u8]) -> Result<Vec<Rule>, &'static str> {
+/// The verdict of a text of one piece to `op` (`rules`, `add`, `del`), and
+/// the set once its file is closed and ctskip has seen it (the end of the
+/// text is final then: applied if a rule, for `del` a present one; else the
+/// whole text is undone, though the write itself had succeeded).
+fn one_piece(op: &str, set: &[Rule], piece: &[u8]) -> (&'static str, Vec<Rule>) {
     let mut t = Incoming::<Host>::new().unwrap();
-    t.push(piece).map_err(|e| errno(&e))?;
-    let ended_here = piece.len() < PAGE_SIZE && piece.len() > 1;
-    let mut list = t.rules().to_vec();
-    match t.tail() {
-        Err(_) => return Err("EINVAL"),
-        Ok(Tail::Rule(r)) if ended_here && !list.contains(&r) && (op != "del" || set.contains(&r)) => list.push(r),
-        Ok(_) => {}
+    if let Err(e) = t.push(piece) {
+        return (errno(&e), set.to_vec());
     }
-    let planned = match op {
-        "rules" => replace_with::<Host>(&[], &list),
-        "add" => add_rules::<Host>(set, &list),
-        "del" => del_rules::<Host>(set, &list),
+    // At the write: rules complete in the piece, unless a full page (more
+    // may come), are planned now; their refusal is the write's errno.
+    let list = t.rules().to_vec();
+    let tail = match t.tail() {
+        Err(_) => return ("EINVAL", set.to_vec()),
+        Ok(Tail::Rule(r)) => Some(r),
+        Ok(_) => None,
+    };
+    let plan = |list: &[Rule]| match op {
+        "rules" => replace_with::<Host>(&[], list),
+        "add" => add_rules::<Host>(set, list),
+        "del" => del_rules::<Host>(set, list),
         _ => panic!("unknown file {op}"),
     };
-    match planned {
-        Ok(p) => Ok(p.iter().map(|p| p.rule).collect()),
-        Err(RulesError::TooMany) => Err("ENOSPC"),
-        Err(RulesError::NotFound(_)) => Err("ENOENT"),
-        Err(RulesError::NoMem) => Err("ENOMEM"),
+    if piece.len() < PAGE_SIZE {
+        if let Err(e) = plan(&list) {
+            return (rules_errno(e), set.to_vec());
+        }
+    }
+    if matches!(t.tail(), Ok(Tail::Unfinished)) {
+        return ("OK", set.to_vec());
+    }
+    // At close: the tail joins; a refusal now undoes the text silently.
+    let mut all = list;
+    if let Some(r) = tail {
+        if !all.contains(&r) {
+            all.push(r);
+        }
+    }
+    match plan(&all) {
+        Ok(p) => ("OK", p.iter().map(|p| p.rule).collect()),
+        Err(_) => ("OK", set.to_vec()),
+    }
+}
+
+fn rules_errno(e: RulesError) -> &'static str {
+    match e {
+        RulesError::TooMany => "ENOSPC",
+        RulesError::NotFound(_) => "ENOENT",
+        RulesError::NoMem => "ENOMEM",
     }
 }
 
@@ -95,13 +122,9 @@ fn main() {
             },
             op => {
                 let piece = &data[..data.len().min(PAGE_SIZE)];
-                match one_piece(op, &set, piece) {
-                    Ok(new) => {
-                        set = new;
-                        "OK".into()
-                    }
-                    Err(e) => e.into(),
-                }
+                let (verdict, new) = one_piece(op, &set, piece);
+                set = new;
+                verdict.into()
             }
         };
         let text: String = set.iter().map(|r| format!("{r}\n")).collect();
