@@ -23,8 +23,8 @@ use kernel::sync::{Arc, Mutex};
 use crate::kapi::alloc::KAlloc;
 use crate::kapi::file::{File, FileRef};
 use crate::kapi::module;
-use crate::kapi::process::Process;
 use crate::kapi::poll::{Poller, Tick};
+use crate::kapi::process::Process;
 use crate::kapi::sysfs::{FileSpec, Files};
 use crate::rules::set::{add_rules, del_rules, plan_replace, replace_with};
 use crate::rules::{Incoming, ParseError, Rule, RulesError, SetError, Tail, MAX_RULES};
@@ -39,13 +39,48 @@ const MAX_READERS: usize = 64;
 
 /// The files, in the order of their ids.
 pub(crate) static FILES: [FileSpec; 7] = [
-    FileSpec { name: c"rules", mode: 0o644, read: true, write: true },
-    FileSpec { name: c"add", mode: 0o200, read: false, write: true },
-    FileSpec { name: c"del", mode: 0o200, read: false, write: true },
-    FileSpec { name: c"stage", mode: 0o200, read: false, write: true },
-    FileSpec { name: c"commit", mode: 0o200, read: false, write: true },
-    FileSpec { name: c"enabled", mode: 0o644, read: true, write: true },
-    FileSpec { name: c"hits", mode: 0o444, read: true, write: false },
+    FileSpec {
+        name: c"rules",
+        mode: 0o644,
+        read: true,
+        write: true,
+    },
+    FileSpec {
+        name: c"add",
+        mode: 0o200,
+        read: false,
+        write: true,
+    },
+    FileSpec {
+        name: c"del",
+        mode: 0o200,
+        read: false,
+        write: true,
+    },
+    FileSpec {
+        name: c"stage",
+        mode: 0o200,
+        read: false,
+        write: true,
+    },
+    FileSpec {
+        name: c"commit",
+        mode: 0o200,
+        read: false,
+        write: true,
+    },
+    FileSpec {
+        name: c"enabled",
+        mode: 0o644,
+        read: true,
+        write: true,
+    },
+    FileSpec {
+        name: c"hits",
+        mode: 0o444,
+        read: true,
+        write: false,
+    },
 ];
 const RULES: usize = 0;
 const ADD: usize = 1;
@@ -56,7 +91,10 @@ const ENABLED: usize = 5;
 const HITS: usize = 6;
 
 fn name(id: usize) -> &'static str {
-    ["rules", "add", "del", "stage", "commit", "enabled", "hits"].get(id).copied().unwrap_or("?")
+    ["rules", "add", "del", "stage", "commit", "enabled", "hits"]
+        .get(id)
+        .copied()
+        .unwrap_or("?")
 }
 
 /// What a text to `rules`, `add` or `del` does to the set.
@@ -89,11 +127,15 @@ struct Owner {
 
 impl Owner {
     fn current() -> Self {
-        Owner { writer: Process::current(), parent: Process::parent() }
+        Owner {
+            writer: Process::current(),
+            parent: Process::parent(),
+        }
     }
 
     fn is_current(&self) -> bool {
-        self.writer.as_ref().is_some_and(|p| p.is_current()) || self.parent.as_ref().is_some_and(|p| p.is_current())
+        self.writer.as_ref().is_some_and(|p| p.is_current())
+            || self.parent.as_ref().is_some_and(|p| p.is_current())
     }
 
     fn is_writer(&self) -> bool {
@@ -101,7 +143,8 @@ impl Owner {
     }
 
     fn alive(&self) -> bool {
-        self.writer.as_ref().is_some_and(|p| p.alive()) || self.parent.as_ref().is_some_and(|p| p.alive())
+        self.writer.as_ref().is_some_and(|p| p.alive())
+            || self.parent.as_ref().is_some_and(|p| p.alive())
     }
 
     fn nr(&self) -> i32 {
@@ -216,7 +259,11 @@ impl Writers {
     /// unfinished end is final now: applied if it is a rule, else the whole
     /// text is undone), a staged text whose writer and parent are gone.
     fn settle(&mut self) {
-        if self.text.as_ref().is_some_and(|t| t.file.closed_elsewhere()) {
+        if self
+            .text
+            .as_ref()
+            .is_some_and(|t| t.file.closed_elsewhere())
+        {
             if matches!(self.text.as_ref().map(|t| &t.body), Some(Body::Rules(_))) {
                 // The last chance to apply the text's end; a refusal undoes
                 // the text (logged: nobody is left to get the errno).
@@ -224,7 +271,11 @@ impl Writers {
             }
             if let Some(t) = self.text.take() {
                 if let Body::Stage(text, owner) = t.body {
-                    self.staged = Some(Staged { text, owner, since: crate::kapi::now_ms() });
+                    self.staged = Some(Staged {
+                        text,
+                        owner,
+                        since: crate::kapi::now_ms(),
+                    });
                 }
             }
         }
@@ -252,14 +303,30 @@ impl Writers {
     fn piece(&mut self, id: usize, file: &File, off: usize, data: &[u8]) -> Result<usize> {
         self.settle();
         let mine = self.text.as_ref().is_some_and(|t| t.file.is(file));
-        if !mine && self.text.as_ref().is_some_and(|t| !matches!(t.body, Body::Failed)) {
-            pr_err!("{}: another writer's text is still arriving (EBUSY)\n", name(id));
+        if !mine
+            && self
+                .text
+                .as_ref()
+                .is_some_and(|t| !matches!(t.body, Body::Failed))
+        {
+            pr_err!(
+                "{}: another writer's text is still arriving (EBUSY)\n",
+                name(id)
+            );
             return Err(EBUSY);
         }
         if mine && off == 0 && self.text.as_ref().is_some_and(|t| t.len > 0) {
             // The same file starts over (seek to 0): the earlier text stands.
-            if let Some(Text { body: Body::Stage(text, owner), .. }) = self.text.take() {
-                self.staged = Some(Staged { text, owner, since: crate::kapi::now_ms() });
+            if let Some(Text {
+                body: Body::Stage(text, owner),
+                ..
+            }) = self.text.take()
+            {
+                self.staged = Some(Staged {
+                    text,
+                    owner,
+                    since: crate::kapi::now_ms(),
+                });
             }
         }
         if self.text.as_ref().is_some_and(|t| t.file.is(file)) {
@@ -268,25 +335,38 @@ impl Writers {
                 return Err(EINVAL);
             }
             if off != t {
-                pr_err!("{}: write at offset {} does not continue the text ({} bytes so far)\n", name(id), off, t);
+                pr_err!(
+                    "{}: write at offset {} does not continue the text ({} bytes so far)\n",
+                    name(id),
+                    off,
+                    t
+                );
                 return Err(self.refuse(EINVAL));
             }
         } else {
             if off != 0 {
-                pr_err!("{}: write at offset {} continues no text (start at offset 0)\n", name(id), off);
+                pr_err!(
+                    "{}: write at offset {} continues no text (start at offset 0)\n",
+                    name(id),
+                    off
+                );
                 return Err(EINVAL);
             }
             self.start(id, file)?;
         }
         if off + data.len() > TEXT_MAX {
-            pr_err!("{}: the text would exceed {} bytes (EFBIG)\n", name(id), TEXT_MAX);
+            pr_err!(
+                "{}: the text would exceed {} bytes (EFBIG)\n",
+                name(id),
+                TEXT_MAX
+            );
             return Err(self.refuse(EFBIG));
         }
         let r = self.take(data);
         if let Some(t) = self.text.as_mut() {
             t.len += data.len();
         }
-        r.map(|_| data.len()).map_err(|e| self.refuse(e))
+        r.map(|()| data.len()).map_err(|e| self.refuse(e))
     }
 
     /// Starts a text for `file`.
@@ -294,7 +374,10 @@ impl Writers {
         let body = if id == STAGE {
             if let Some(s) = &self.staged {
                 if !s.owner.is_current() {
-                    pr_err!("stage: a staged text of process {} waits for its commit (EBUSY)\n", s.owner.nr());
+                    pr_err!(
+                        "stage: a staged text of process {} waits for its commit (EBUSY)\n",
+                        s.owner.nr()
+                    );
                     return Err(EBUSY);
                 }
             }
@@ -316,13 +399,20 @@ impl Writers {
                 published_tail: None,
             })
         };
-        self.text = Some(Text { file: file.hold(), id, len: 0, body });
+        self.text = Some(Text {
+            file: file.hold(),
+            id,
+            len: 0,
+            body,
+        });
         Ok(())
     }
 
     /// Takes a piece into the text in progress and updates the set.
     fn take(&mut self, data: &[u8]) -> Result {
-        let Some(t) = self.text.as_mut() else { return Err(EINVAL) };
+        let Some(t) = self.text.as_mut() else {
+            return Err(EINVAL);
+        };
         let file = name(t.id);
         let r = match &mut t.body {
             Body::Stage(text, _) => {
@@ -361,9 +451,13 @@ impl Writers {
     /// across writes is one line), or is refused at once if no bytes could
     /// make it a rule.
     fn update(&mut self, end: End) -> Result {
-        let Some(t) = self.text.as_mut() else { return Ok(()) };
+        let Some(t) = self.text.as_mut() else {
+            return Ok(());
+        };
         let file = name(t.id);
-        let Body::Rules(r) = &mut t.body else { return Ok(()) };
+        let Body::Rules(r) = &mut t.body else {
+            return Ok(());
+        };
         let mut tail = match r.incoming.tail() {
             Err(e) => {
                 log_parse(file, &e);
@@ -372,13 +466,20 @@ impl Writers {
             Ok(Tail::Rule(rule)) if matches!(end, End::WriteEnded | End::Closed) => Some(rule),
             Ok(Tail::Unfinished) if matches!(end, End::Closed) => {
                 if let Some(e) = r.incoming.tail_error() {
-                    pr_err!("{}: {} (the text ended there; the earlier rules are back)\n", file, e.with_line());
+                    pr_err!(
+                        "{}: {} (the text ended there; the earlier rules are back)\n",
+                        file,
+                        e.with_line()
+                    );
                 }
                 return Err(EINVAL);
             }
             Ok(_) => None,
         };
-        if r.kind == Kind::Del && !matches!(end, End::Closed) && tail.is_some_and(|t| !r.before.rules().contains(&t)) {
+        if r.kind == Kind::Del
+            && !matches!(end, End::Closed)
+            && tail.is_some_and(|t| !r.before.rules().contains(&t))
+        {
             tail = None;
         }
         if matches!(end, End::More) {
@@ -404,7 +505,12 @@ impl Writers {
         };
         let planned = planned.map_err(|e| match e {
             RulesError::TooMany => {
-                pr_err!("{}: line {}: more than {} rules\n", file, r.incoming.line_no(), MAX_RULES);
+                pr_err!(
+                    "{}: line {}: more than {} rules\n",
+                    file,
+                    r.incoming.line_no(),
+                    MAX_RULES
+                );
                 ENOSPC
             }
             RulesError::NotFound(rule) => {
@@ -439,8 +545,16 @@ impl Writers {
             match &t.body {
                 Body::Stage(_, owner) if owner.is_writer() => {
                     // The writer commits its own stage: it has finished.
-                    if let Some(Text { body: Body::Stage(text, owner), .. }) = self.text.take() {
-                        self.staged = Some(Staged { text, owner, since: crate::kapi::now_ms() });
+                    if let Some(Text {
+                        body: Body::Stage(text, owner),
+                        ..
+                    }) = self.text.take()
+                    {
+                        self.staged = Some(Staged {
+                            text,
+                            owner,
+                            since: crate::kapi::now_ms(),
+                        });
                     }
                 }
                 Body::Stage(..) => {
@@ -465,28 +579,34 @@ impl Writers {
             && !staged.owner.writer.as_ref().is_some_and(|p| p.alive())
             && crate::kapi::now_ms().saturating_sub(staged.since) > ABANDONED_MS;
         if !staged.owner.is_current() && !abandoned {
-            pr_err!("commit: the staged text belongs to process {} (EBUSY)\n", staged.owner.nr());
+            pr_err!(
+                "commit: the staged text belongs to process {} (EBUSY)\n",
+                staged.owner.nr()
+            );
             self.staged = Some(staged);
             return Err(EBUSY);
         }
         if !apply {
             return Ok(());
         }
-        let planned = plan_replace::<KAlloc>(self.publisher.current().rules(), &staged.text).map_err(|e| match e {
-            SetError::Parse(p) => {
-                log_parse("commit", &p);
-                EINVAL
-            }
-            SetError::TooMany => {
-                pr_err!("commit: more than {} rules\n", MAX_RULES);
-                ENOSPC
-            }
-            SetError::NotFound(_) | SetError::NoMem => {
-                pr_err!("commit: out of memory\n");
-                ENOMEM
-            }
-        })?;
-        self.publisher.build_and_publish(&planned).inspect_err(|_| pr_err!("commit: out of memory\n"))
+        let planned = plan_replace::<KAlloc>(self.publisher.current().rules(), &staged.text)
+            .map_err(|e| match e {
+                SetError::Parse(p) => {
+                    log_parse("commit", &p);
+                    EINVAL
+                }
+                SetError::TooMany => {
+                    pr_err!("commit: more than {} rules\n", MAX_RULES);
+                    ENOSPC
+                }
+                SetError::NotFound(_) | SetError::NoMem => {
+                    pr_err!("commit: out of memory\n");
+                    ENOMEM
+                }
+            })?;
+        self.publisher
+            .build_and_publish(&planned)
+            .inspect_err(|_| pr_err!("commit: out of memory\n"))
     }
 }
 
@@ -518,7 +638,12 @@ fn flag(file: &str, data: &[u8], hint: &str) -> Result<bool> {
         b"1" | b"1\n" => Ok(true),
         b"0" | b"0\n" => Ok(false),
         other => {
-            pr_err!("{}: invalid value \"{}\" ({})\n", file, crate::rules::print::Escaped(other, 40), hint);
+            pr_err!(
+                "{}: invalid value \"{}\" ({})\n",
+                file,
+                crate::rules::print::Escaped(other, 40),
+                hint
+            );
             Err(EINVAL)
         }
     }
@@ -538,7 +663,11 @@ impl Control {
     /// lock is taken.
     fn read_set(&self, id: usize, file: &File, off: usize, out: &mut [u8]) -> Result<usize> {
         let render = |set: &Arc<RuleSet>| -> Result<Option<KVVec<u8>>> {
-            Ok(if id == HITS { Some(set.render_hits()?) } else { None })
+            Ok(if id == HITS {
+                Some(set.render_hits()?)
+            } else {
+                None
+            })
         };
         if file.writable() || !file.opener_is_net_admin() {
             // No snapshot: a file opened for writing too may be a writer's
@@ -556,7 +685,12 @@ impl Control {
         let fresh = if off == 0 {
             let set = ruleset::active_arc().ok_or(ENODEV)?;
             let hits = render(&set)?;
-            Some(Snapshot { file: file.hold(), id, set, hits })
+            Some(Snapshot {
+                file: file.hold(),
+                id,
+                set,
+                hits,
+            })
         } else {
             None
         };
@@ -567,7 +701,10 @@ impl Control {
                 *slot = None;
             }
         }
-        let found = readers.slots.iter().position(|s| s.as_ref().is_some_and(|s| s.file.is(file) && s.id == id));
+        let found = readers
+            .slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.file.is(file) && s.id == id));
         let at = match (fresh, found) {
             (Some(snap), _) => {
                 let i = match found.or_else(|| readers.slots.iter().position(|s| s.is_none())) {
@@ -585,11 +722,17 @@ impl Control {
                 // The snapshot this file began is gone (more than
                 // MAX_READERS files read at once): reading on would join
                 // two sets.
-                pr_warn!("{}: more than {} files read at once; start again at offset 0\n", name(id), MAX_READERS);
+                pr_warn!(
+                    "{}: more than {} files read at once; start again at offset 0\n",
+                    name(id),
+                    MAX_READERS
+                );
                 return Err(crate::kapi::estale());
             }
         };
-        let Some(s) = &readers.slots[at] else { return Err(EINVAL) };
+        let Some(s) = &readers.slots[at] else {
+            return Err(EINVAL);
+        };
         let src = match &s.hits {
             Some(h) => &h[..],
             None => s.set.text(),
@@ -613,14 +756,21 @@ impl Files for Control {
     fn read(&self, id: usize, file: &File, off: usize, out: &mut [u8]) -> Result<usize> {
         match id {
             RULES | HITS => self.read_set(id, file, off, out),
-            ENABLED => Ok(copy_window(if module::enabled() { b"1\n" } else { b"0\n" }, off, out)),
+            ENABLED => Ok(copy_window(
+                if module::enabled() { b"1\n" } else { b"0\n" },
+                off,
+                out,
+            )),
             _ => Err(EINVAL),
         }
     }
 
     fn write(&self, id: usize, file: &File, off: usize, data: &[u8]) -> Result<usize> {
         if !file.opener_is_net_admin() {
-            pr_err!("{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n", name(id));
+            pr_err!(
+                "{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n",
+                name(id)
+            );
             return Err(EPERM);
         }
         match id {

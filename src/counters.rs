@@ -38,4 +38,3 @@ impl Stat {
 }
 
 pub(crate) use crate::kapi::percpu::NO_ADD;
-

@@ -66,7 +66,9 @@ impl kernel::Module for Ctskip {
         // at its blanks and set rules=udp: refuse, rather than untrack all
         // UDP in every netns.
         let load_args = kapi::module::LoadArgs::read();
-        let split = load_args.as_ref().and_then(|a| kapi::args::split_rules(a.bytes()));
+        let split = load_args
+            .as_ref()
+            .and_then(|a| kapi::args::split_rules(a.bytes()));
         // Only what the kernel itself parsed counts: the value it kept must
         // be the one seen here.
         if let Some(split) = split.filter(|s| s.kept == kapi::module::param_rules()) {
@@ -95,7 +97,9 @@ impl kernel::Module for Ctskip {
         let planned = rules::plan_replace::<kapi::alloc::KAlloc>(&[], text).map_err(|e| {
             match e {
                 rules::SetError::Parse(p) => pr_err!("parameter rules: {}\n", p),
-                rules::SetError::TooMany => pr_err!("parameter rules: more than {} rules\n", rules::MAX_RULES),
+                rules::SetError::TooMany => {
+                    pr_err!("parameter rules: more than {} rules\n", rules::MAX_RULES)
+                }
                 rules::SetError::NotFound(_) | rules::SetError::NoMem => {
                     pr_err!("parameter rules: out of memory\n");
                     return ENOMEM;
@@ -108,7 +112,11 @@ impl kernel::Module for Ctskip {
         let sysfs = kapi::sysfs::Directory::new(c"ctskip", &control::FILES, control.clone())?;
         let pernet = pernet::register(priority)?;
         pr_info!("version {} loaded (priority {})\n", VERSION, priority);
-        Ok(Ctskip { _pernet: pernet, _sysfs: sysfs, _control: control })
+        Ok(Ctskip {
+            _pernet: pernet,
+            _sysfs: sysfs,
+            _control: control,
+        })
     }
 }
 

@@ -80,8 +80,16 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
             skb.untrack();
             bisect_stop!("untrack");
             let len = u64::from(skb.len());
-            let family = if v6 { Stat::UntrackedIpv6 } else { Stat::UntrackedIpv4 };
-            let place = if prerouting { Stat::UntrackedPrerouting } else { Stat::UntrackedOutput };
+            let family = if v6 {
+                Stat::UntrackedIpv6
+            } else {
+                Stat::UntrackedIpv4
+            };
+            let place = if prerouting {
+                Stat::UntrackedPrerouting
+            } else {
+                Stat::UntrackedOutput
+            };
             stats.count(
                 Stat::Seen.bit() | Stat::Untracked.bit() | family.bit() | place.bit(),
                 Stat::UntrackedBytes as u32,
@@ -92,7 +100,8 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
         None => {
             // Ports a rule needed could not be read (a later fragment or a
             // truncated transport header).
-            let unparsed = !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
+            let unparsed =
+                !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
             let bits = if unparsed { Stat::Unparsed.bit() } else { 0 };
             stats.count(Stat::Seen.bit() | bits, NO_ADD, 0);
         }

@@ -16,7 +16,9 @@ pub(crate) struct Unparsed;
 /// renamed device may keep stale bytes there).
 #[inline]
 pub(crate) fn dev_name(dev: Option<&NetDevice>) -> IfName {
-    let Some(dev) = dev else { return IfName::default() };
+    let Some(dev) = dev else {
+        return IfName::default();
+    };
     let raw = dev.name();
     let mut v = u128::from_le_bytes(raw);
     if let Some(nul) = raw.iter().position(|&b| b == 0) {
@@ -28,7 +30,10 @@ pub(crate) fn dev_name(dev: Option<&NetDevice>) -> IfName {
 /// Reads the packet key of an IPv4 (`v6` false) or IPv6 packet.
 #[inline]
 pub(crate) fn read_key(skb: &SkBuff, v6: bool) -> Result<PacketKey, Unparsed> {
-    let mut k = PacketKey { v6, ..PacketKey::default() };
+    let mut k = PacketKey {
+        v6,
+        ..PacketKey::default()
+    };
     let thoff;
     let first_fragment;
     if !v6 {

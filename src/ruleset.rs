@@ -124,7 +124,10 @@ impl RuleSet {
     fn total_hits(&self, i: usize) -> [u64; 2] {
         let own = self.own_hits(i);
         match self.base.get(i) {
-            Some(b) => [b[0].load(Ordering::Relaxed) + own[0], b[1].load(Ordering::Relaxed) + own[1]],
+            Some(b) => [
+                b[0].load(Ordering::Relaxed) + own[0],
+                b[1].load(Ordering::Relaxed) + own[1],
+            ],
             None => own,
         }
     }
@@ -188,11 +191,19 @@ impl Publisher {
     /// Before publishing `new`: its base counts take the old set's totals
     /// (less what `new` counted itself, if it was published before); returns
     /// the plan and the totals taken, or `None` without memory.
-    fn plan_carry(&self, old: &RuleSet, new: &RuleSet) -> Option<(KVVec<Planned>, KVVec<[u64; 2]>)> {
+    fn plan_carry(
+        &self,
+        old: &RuleSet,
+        new: &RuleSet,
+    ) -> Option<(KVVec<Planned>, KVVec<[u64; 2]>)> {
         let planned = replace_with::<KAlloc>(old.rules(), new.rules()).ok()?;
         let mut snap = KVVec::with_capacity(planned.len(), GFP_KERNEL).ok()?;
         for (i, p) in planned.iter().enumerate() {
-            let t = if p.old == NEW { [0, 0] } else { old.total_hits(p.old as usize) };
+            let t = if p.old == NEW {
+                [0, 0]
+            } else {
+                old.total_hits(p.old as usize)
+            };
             snap.push(t, GFP_KERNEL).ok()?;
             if p.old != NEW {
                 let own = new.own_hits(i);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for ctskip's scripts. Source it; it defines no side effects
 # beyond variables and functions.
 #
@@ -17,6 +18,10 @@ esac
 export KVER
 KVER_SERIES=$KVER
 RUSTC_BIN=/usr/bin/rustc
+# Its clippy-driver and rustfmt (Debian's rust-web-clippy, rustfmt-web): the
+# kernel's `make CLIPPY=1` needs the driver of the very rustc that builds.
+# shellcheck disable=SC2034 # for the scripts that source this
+CLIPPY_DRIVER_BIN=/usr/bin/clippy-driver RUSTFMT_BIN=/usr/bin/rustfmt
 export PATH="/usr/lib/llvm-19/bin:$PATH:$HOME/.cargo/bin"
 
 if command -v bindgen >/dev/null 2>&1; then

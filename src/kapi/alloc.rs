@@ -43,6 +43,8 @@ pub(crate) struct TextBuf(pub(crate) KVVec<u8>);
 
 impl core::fmt::Write for TextBuf {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes(), GFP_KERNEL).map_err(|_| core::fmt::Error)
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
     }
 }

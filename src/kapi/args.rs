@@ -78,7 +78,11 @@ pub(crate) fn split<'a>(args: &'a [u8]) -> impl Iterator<Item = Arg<'a>> {
         rest = skip_blanks(&s[i..]);
         // The closing quote of a quoted word or value is dropped.
         Some(match equals {
-            None => Arg { name: if quoted { unquote_end(word) } else { word }, value: None, raw },
+            None => Arg {
+                name: if quoted { unquote_end(word) } else { word },
+                value: None,
+                raw,
+            },
             Some(e) => {
                 let name = &s[start..e];
                 let mut v = &s[e + 1..i];
@@ -87,7 +91,11 @@ pub(crate) fn split<'a>(args: &'a [u8]) -> impl Iterator<Item = Arg<'a>> {
                 } else if quoted {
                     v = unquote_end(v);
                 }
-                Arg { name, value: Some(v), raw }
+                Arg {
+                    name,
+                    value: Some(v),
+                    raw,
+                }
             }
         })
     })
@@ -102,7 +110,12 @@ fn unquote_end(v: &[u8]) -> &[u8] {
 }
 
 fn is_param(name: &[u8]) -> bool {
-    PARAMS.iter().any(|p| p.len() == name.len() && p.iter().zip(name).all(|(a, b)| *a == *b || (*a == b'_' && *b == b'-')))
+    PARAMS.iter().any(|p| {
+        p.len() == name.len()
+            && p.iter()
+                .zip(name)
+                .all(|(a, b)| *a == *b || (*a == b'_' && *b == b'-'))
+    })
 }
 
 /// A `rules` value that the kernel cut at blanks: the value it kept and the
@@ -133,7 +146,11 @@ pub(crate) fn split_rules(args: &[u8]) -> Option<SplitRules<'_>> {
                 break;
             }
             // A quoted value was not split.
-            kept = if a.name == b"rules" && !a.raw.contains(&b'"') { a.value } else { None };
+            kept = if a.name == b"rules" && !a.raw.contains(&b'"') {
+                a.value
+            } else {
+                None
+            };
             continue;
         }
         if kept.is_none() || a.value.is_some() || a.name == b"dyndbg" || a.name == b"async_probe" {
@@ -148,5 +165,8 @@ pub(crate) fn split_rules(args: &[u8]) -> Option<SplitRules<'_>> {
         stray = Some((stray.map_or(at, |(s, _)| s), end));
     }
     let (s, e) = stray?;
-    Some(SplitRules { kept: kept.unwrap_or(b""), stray: &args[s..e] })
+    Some(SplitRules {
+        kept: kept.unwrap_or(b""),
+        stray: &args[s..e],
+    })
 }

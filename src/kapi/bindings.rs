@@ -5,6 +5,12 @@
 
 #![allow(
     clippy::all,
+    // Kernel 7.x's lints beyond `clippy::all`, which it allows for its own
+    // bindings too (rust/bindings/lib.rs).
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::undocumented_unsafe_blocks,
     dead_code,
     improper_ctypes,

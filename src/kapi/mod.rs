@@ -12,16 +12,40 @@ pub(crate) mod alloc;
 pub(crate) mod args;
 mod bindings;
 pub(crate) mod file;
-pub(crate) mod percpu;
-pub(crate) mod poll;
 pub(crate) mod module;
 pub(crate) mod netfilter;
+pub(crate) mod percpu;
 pub(crate) mod pernet;
+pub(crate) mod poll;
 pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod rcu;
 pub(crate) mod sysfs;
 pub(crate) mod window;
+
+/// The `const char *` of a C string, for the kernel's C functions.
+///
+/// Kernel 7.x lints `CStr::as_ptr` in favour of its own `as_char_ptr`
+/// (Rust's `c_char` may be signed, the kernel's is not), which 6.12 does not
+/// have for `core::ffi::CStr`; the pointer is cast to the bindings' type here
+/// anyway, so the signedness cannot matter.
+#[allow(clippy::disallowed_methods)]
+fn char_ptr<T>(s: &core::ffi::CStr) -> *const T {
+    s.as_ptr().cast()
+}
+
+/// The bytes (without the NUL) of the C string at `p`.
+///
+/// # Safety
+///
+/// `p` must point at a NUL-terminated string that is live and unchanged for
+/// `'a`.
+// `CStr::from_ptr` is linted on 7.x for the reason given at [`char_ptr`].
+#[allow(clippy::disallowed_methods)]
+unsafe fn c_bytes<'a>(p: *const u8) -> &'a [u8] {
+    // SAFETY: a live, unchanged, NUL-terminated string for `'a` (caller).
+    unsafe { core::ffi::CStr::from_ptr(p.cast()) }.to_bytes()
+}
 
 /// Milliseconds since boot, at jiffies resolution.
 pub(crate) fn now_ms() -> u64 {

@@ -26,7 +26,7 @@ impl LoadArgs {
     /// The text.
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: a NUL-terminated string owned by `self` (invariant).
-        unsafe { core::ffi::CStr::from_ptr(self.0.as_ptr().cast()) }.to_bytes()
+        unsafe { super::c_bytes(self.0.as_ptr()) }
     }
 }
 
@@ -47,7 +47,7 @@ pub(crate) fn param_rules() -> &'static [u8] {
         return &[];
     }
     // SAFETY: as above: a NUL-terminated string.
-    unsafe { core::ffi::CStr::from_ptr(p.cast()) }.to_bytes()
+    unsafe { super::c_bytes(p.cast()) }
 }
 
 /// The `priority` parameter's value.

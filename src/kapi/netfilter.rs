@@ -13,10 +13,10 @@ use kernel::types::Opaque;
 
 use kernel::sync::Arc;
 
+use super::bindings;
 use super::pernet::{Grace, Net, PreExit};
 use super::rcu::{synchronize, ReadSide};
 use super::window::Linear;
-use super::bindings;
 
 /// A packet at a netfilter hook.
 ///
@@ -61,7 +61,7 @@ impl SkBuff {
     #[inline]
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: `len` is an `unsigned int` at that offset.
-        unsafe { field::<u32>(self, Self::layout().len as isize) }
+        unsafe { field::<u32>(self, Self::layout().len) }
     }
 
     /// Whether conntrack state is attached (`skb->_nfct`: an entry, an
@@ -70,7 +70,7 @@ impl SkBuff {
     pub(crate) fn has_conntrack(&self) -> bool {
         let off = Self::layout().nfct;
         // SAFETY: `_nfct` is an `unsigned long` at that offset.
-        off >= 0 && unsafe { field::<usize>(self, off as isize) } != 0
+        off >= 0 && unsafe { field::<usize>(self, off) } != 0
     }
 
     /// Marks the packet untracked, as the NOTRACK target does
@@ -83,7 +83,14 @@ impl SkBuff {
             // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
             // owns the skb (invariant), and with no entry attached
             // nf_ct_set() writes nothing else.
-            unsafe { self.0.get().cast::<u8>().offset(l.nfct as isize).cast::<usize>().write(l.ct_untracked as usize) };
+            unsafe {
+                self.0
+                    .get()
+                    .cast::<u8>()
+                    .offset(l.nfct)
+                    .cast::<usize>()
+                    .write(l.ct_untracked)
+            };
         }
     }
 
@@ -96,17 +103,22 @@ impl SkBuff {
         // SAFETY: the fields are read at their offsets, with their C types.
         let w = unsafe {
             Linear {
-                len: field::<u32>(self, l.len as isize),
-                data_len: field::<u32>(self, l.data_len as isize),
-                head: field::<*const u8>(self, l.head as isize) as usize,
-                data: field::<*const u8>(self, l.data as isize) as usize,
-                network_header: field::<u16>(self, l.network_header as isize),
+                len: field::<u32>(self, l.len),
+                data_len: field::<u32>(self, l.data_len),
+                head: field::<*const u8>(self, l.head) as usize,
+                data: field::<*const u8>(self, l.data) as usize,
+                network_header: field::<u16>(self, l.network_header),
             }
         };
         if let Some(at) = w.find(off, N) {
             // SAFETY: `find` placed the `N` bytes within the linear data of
             // the live skb, `data[at..at + N]`.
-            return Some(unsafe { (w.data as *const u8).offset(at).cast::<[u8; N]>().read_unaligned() });
+            return Some(unsafe {
+                (w.data as *const u8)
+                    .offset(at)
+                    .cast::<[u8; N]>()
+                    .read_unaligned()
+            });
         }
         self.header_slow(off)
     }
@@ -117,7 +129,12 @@ impl SkBuff {
         // SAFETY: the skb is live (invariant); `buf` has room for the `N`
         // bytes skb_header_pointer() may copy into it.
         let p = unsafe {
-            bindings::ctskip_skb_header(self.0.get(), i32::try_from(off).ok()?, N as i32, buf.as_mut_ptr().cast())
+            bindings::ctskip_skb_header(
+                self.0.get(),
+                i32::try_from(off).ok()?,
+                N as i32,
+                buf.as_mut_ptr().cast(),
+            )
         };
         if p.is_null() {
             return None;
@@ -137,7 +154,14 @@ impl SkBuff {
         let mut nh = nexthdr;
         let mut frag: u16 = 0;
         // SAFETY: the skb is live (invariant); the out-pointers are locals.
-        let off = unsafe { bindings::ctskip_ipv6_skip_exthdr(self.0.get(), i32::try_from(start).ok()?, &mut nh, &mut frag) };
+        let off = unsafe {
+            bindings::ctskip_ipv6_skip_exthdr(
+                self.0.get(),
+                i32::try_from(start).ok()?,
+                &mut nh,
+                &mut frag,
+            )
+        };
         (off >= 0).then(|| (off as usize, nh, u16::from_be(frag)))
     }
 }
@@ -248,7 +272,12 @@ unsafe extern "C" fn hook_cb<H: Hook>(
     // SAFETY: as netfilter promises (see `# Safety`).
     unsafe {
         let rcu = ReadSide::assume();
-        H::hook(&*priv_.cast::<H::Data>(), SkBuff::from_raw(skb), &*state.cast::<HookState>(), &rcu);
+        H::hook(
+            &*priv_.cast::<H::Data>(),
+            SkBuff::from_raw(skb),
+            &*state.cast::<HookState>(),
+            &rcu,
+        );
     }
     bindings::NF_ACCEPT
 }
@@ -294,7 +323,8 @@ impl<H: Hook, const N: usize> NetHooks<H, N> {
         data: Arc<H::Data>,
     ) -> Result<Self> {
         // SAFETY: all-zero is a valid, empty nf_hook_ops.
-        let mut ops: KBox<[bindings::nf_hook_ops; N]> = KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+        let mut ops: KBox<[bindings::nf_hook_ops; N]> =
+            KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
         for (o, (family, point)) in ops.iter_mut().zip(points) {
             o.hook = Some(hook_cb::<H>);
             o.pf = match family {
@@ -306,11 +336,13 @@ impl<H: Hook, const N: usize> NetHooks<H, N> {
                 HookPoint::LocalOut => bindings::NF_INET_LOCAL_OUT,
             };
             o.priority = priority;
-            o.priv_ = (&*data as *const H::Data).cast_mut().cast();
+            o.priv_ = core::ptr::from_ref::<H::Data>(&*data).cast_mut().cast();
         }
         // SAFETY: `net` is live (the pernet core calls us for it); the ops
         // are filled and stay in this value until unregistered.
-        let r = to_result(unsafe { bindings::nf_register_net_hooks(net.as_ptr(), ops.as_ptr(), N as c_uint) });
+        let r = to_result(unsafe {
+            bindings::nf_register_net_hooks(net.as_ptr(), ops.as_ptr(), N as c_uint)
+        });
         if let Err(e) = r {
             // nf_register_net_hooks() may have published some of the hooks
             // to packets before it failed and unwound them (x_tables.c has
@@ -320,7 +352,12 @@ impl<H: Hook, const N: usize> NetHooks<H, N> {
             return Err(e);
         }
         // INVARIANT: registered just above, over `data`.
-        Ok(NetHooks { net: net.as_ptr(), ops, data: Some(data), stage: Stage::Registered })
+        Ok(NetHooks {
+            net: net.as_ptr(),
+            ops,
+            data: Some(data),
+            stage: Stage::Registered,
+        })
     }
 
     /// Unregisters the hooks in pernet `pre_exit` (packets may still be

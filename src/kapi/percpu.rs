@@ -39,7 +39,11 @@ impl PerCpu {
     #[inline]
     pub(crate) fn count(&self, inc: u64, idx: u32, v: u64) {
         // Only counters below `n` (a mask and a bound, kept in release builds).
-        let inc = if self.n >= 64 { inc } else { inc & ((1u64 << self.n) - 1) };
+        let inc = if self.n >= 64 {
+            inc
+        } else {
+            inc & ((1u64 << self.n) - 1)
+        };
         let idx = if idx < self.n { idx } else { NO_ADD };
         // SAFETY: `ptr` is a live per-CPU array of `n` counters, every bit of
         // `inc` is below `n`, and `idx` is below `n` or NO_ADD (none).

@@ -88,7 +88,11 @@ unsafe impl Sync for PernetSlot {}
 impl PernetSlot {
     /// An unused slot.
     pub(crate) const fn new() -> Self {
-        PernetSlot { id: AtomicU32::new(0), registered: AtomicBool::new(false), ops: Opaque::uninit() }
+        PernetSlot {
+            id: AtomicU32::new(0),
+            registered: AtomicBool::new(false),
+            ops: Opaque::uninit(),
+        }
     }
 }
 
@@ -102,6 +106,11 @@ unsafe fn state<T: PernetOps>(net: *mut bindings::net) -> *mut *mut T {
     unsafe { bindings::ctskip_net_generic(net, T::slot().id.load(Ordering::Acquire)).cast() }
 }
 
+/// The pernet core's `init` of `T`: makes the netns's state.
+///
+/// # Safety
+///
+/// Called by the pernet core only, for a live `net` with `T` registered.
 unsafe extern "C" fn init_cb<T: PernetOps>(net: *mut bindings::net) -> c_int {
     from_result(|| {
         let made = (|| {
@@ -117,6 +126,11 @@ unsafe extern "C" fn init_cb<T: PernetOps>(net: *mut bindings::net) -> c_int {
     })
 }
 
+/// The pernet core's `pre_exit` of `T`.
+///
+/// # Safety
+///
+/// Called by the pernet core only, for a `net` whose `init` succeeded.
 unsafe extern "C" fn pre_exit_cb<T: PernetOps>(net: *mut bindings::net) {
     // SAFETY: init succeeded for this netns (the core calls pre_exit only
     // then), so the slot holds our state; the core serialises the calls.
@@ -126,6 +140,11 @@ unsafe extern "C" fn pre_exit_cb<T: PernetOps>(net: *mut bindings::net) {
     }
 }
 
+/// The pernet core's `exit` of `T`: drops the netns's state.
+///
+/// # Safety
+///
+/// Called by the pernet core only, once, after `pre_exit` and a grace period.
 unsafe extern "C" fn exit_cb<T: PernetOps>(net: *mut bindings::net) {
     // SAFETY: as for pre_exit; the state is taken back from the slot once.
     unsafe {
@@ -176,4 +195,3 @@ impl<T: PernetOps> Drop for Pernet<T> {
         T::slot().registered.store(false, Ordering::Release);
     }
 }
-

@@ -34,7 +34,10 @@ unsafe extern "C" fn tick_cb<T: Tick>(data: *mut c_void) {
 ///
 /// `0` is a poller made by the shim, freed only in `drop`; once bound, its
 /// data is a `T` that outlives the poller.
-pub(crate) struct Poller<T: Tick>(NonNull<bindings::ctskip_poller>, core::marker::PhantomData<T>);
+pub(crate) struct Poller<T: Tick>(
+    NonNull<bindings::ctskip_poller>,
+    core::marker::PhantomData<T>,
+);
 
 // SAFETY: the poller may be armed and freed from any task.
 unsafe impl<T: Tick> Send for Poller<T> {}
@@ -46,7 +49,10 @@ impl<T: Tick> Poller<T> {
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: allocates and initialises a delayed work; null on failure.
         let p = unsafe { bindings::ctskip_poller_new(Some(tick_cb::<T>)) };
-        Ok(Poller(NonNull::new(p).ok_or(ENOMEM)?, core::marker::PhantomData))
+        Ok(Poller(
+            NonNull::new(p).ok_or(ENOMEM)?,
+            core::marker::PhantomData,
+        ))
     }
 
     /// Binds the poller to its owner, `owner`, which must contain it (so
@@ -54,7 +60,12 @@ impl<T: Tick> Poller<T> {
     pub(crate) fn bind(&self, owner: &T) {
         // SAFETY: the poller is live (invariant); the owner contains the
         // poller, so it lives as long as any call.
-        unsafe { bindings::ctskip_poller_set_data(self.0.as_ptr(), (owner as *const T).cast_mut().cast()) };
+        unsafe {
+            bindings::ctskip_poller_set_data(
+                self.0.as_ptr(),
+                core::ptr::from_ref(owner).cast_mut().cast(),
+            )
+        };
     }
 
     /// Asks for a call in about `ms` milliseconds (none if one is pending).

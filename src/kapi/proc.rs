@@ -10,8 +10,8 @@ use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use super::pernet::Net;
 use super::bindings;
+use super::pernet::Net;
 
 /// The text of a file being read.
 pub(crate) struct SeqFile(*mut bindings::seq_file);
@@ -73,24 +73,34 @@ impl<S: Show> ProcFile<S> {
     ///
     /// `net` must outlive the file: create it from pernet `init` and drop it
     /// by pernet `exit` at the latest.
-    pub(crate) fn create(net: &Net, name: &'static CStr, mode: u16, data: Arc<S::Data>) -> Result<Self> {
+    pub(crate) fn create(
+        net: &Net,
+        name: &'static CStr,
+        mode: u16,
+        data: Arc<S::Data>,
+    ) -> Result<Self> {
         // SAFETY: `net` is live; the name is static; the data pointer stays
         // valid while the entry exists (we hold the `Arc`).
         let pde = unsafe {
             let dir = bindings::ctskip_proc_net(net.as_ptr());
             bindings::proc_create_net_single(
-                name.as_ptr().cast(),
+                super::char_ptr(name),
                 mode,
                 dir,
                 Some(show_cb::<S>),
-                (&*data as *const S::Data).cast_mut().cast(),
+                core::ptr::from_ref::<S::Data>(&*data).cast_mut().cast(),
             )
         };
         if pde.is_null() {
             return Err(ENOMEM);
         }
         // INVARIANT: created just above over `data`.
-        Ok(ProcFile { net: net.as_ptr(), name, data, _s: PhantomData })
+        Ok(ProcFile {
+            net: net.as_ptr(),
+            name,
+            data,
+            _s: PhantomData,
+        })
     }
 }
 
@@ -98,7 +108,12 @@ impl<S: Show> Drop for ProcFile<S> {
     fn drop(&mut self) {
         // SAFETY: the entry exists in `net` (invariant), which is live until
         // pernet exit ends; remove_proc_entry() waits for its readers.
-        unsafe { bindings::remove_proc_entry(self.name.as_ptr().cast(), bindings::ctskip_proc_net(self.net)) };
+        unsafe {
+            bindings::remove_proc_entry(
+                super::char_ptr(self.name),
+                bindings::ctskip_proc_net(self.net),
+            )
+        };
         let _ = &self.data;
     }
 }

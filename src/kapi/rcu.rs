@@ -79,7 +79,9 @@ unsafe impl<T: Send + Sync> Send for RcuArc<T> {}
 impl<T> RcuArc<T> {
     /// Nothing published.
     pub(crate) const fn new() -> Self {
-        RcuArc { ptr: AtomicPtr::new(ptr::null_mut()) }
+        RcuArc {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     /// The published value, borrowed for the read-side section.
@@ -94,7 +96,7 @@ impl<T> RcuArc<T> {
 
     /// A reference of its own to the published value.
     pub(crate) fn get_arc(&self, rcu: &ReadSide<'_>) -> Option<Arc<T>> {
-        let p = self.get(rcu)? as *const T;
+        let p = core::ptr::from_ref::<T>(self.get(rcu)?);
         // SAFETY: `p` came from `Arc::into_raw` (invariant) and the value is
         // live during the section; incrementing the count here is what
         // `ArcBorrow` is for.

@@ -19,8 +19,8 @@ use kernel::ffi::c_char;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use super::file::File;
 use super::bindings;
+use super::file::File;
 
 /// The attribute argument of bin_attribute callbacks (const since 6.16).
 #[cfg(ctskip_const_bin_attr)]
@@ -87,7 +87,11 @@ unsafe impl<T: Files> Sync for Directory<T> {}
 
 impl<T: Files> Directory<T> {
     /// Creates /sys/kernel/`name` with `files`, whose callbacks get `ctx`.
-    pub(crate) fn new(name: &'static CStr, files: &'static [FileSpec], ctx: Arc<T>) -> Result<Self> {
+    pub(crate) fn new(
+        name: &'static CStr,
+        files: &'static [FileSpec],
+        ctx: Arc<T>,
+    ) -> Result<Self> {
         if files.len() > MAX_FILES {
             return Err(EINVAL);
         }
@@ -99,17 +103,24 @@ impl<T: Files> Directory<T> {
 
     fn make(name: &'static CStr, files: &'static [FileSpec], ctx: Arc<T>) -> Result<Self> {
         // SAFETY: all-zero is a valid (empty) bin_attribute and null pointer.
-        let mut attrs: KBox<[bindings::bin_attribute; MAX_FILES]> = KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
+        let mut attrs: KBox<[bindings::bin_attribute; MAX_FILES]> =
+            KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
         let mut ptrs = KBox::new([ptr::null_mut(); MAX_FILES + 1], GFP_KERNEL)?;
         let mut slots = KVec::with_capacity(files.len(), GFP_KERNEL)?;
         for id in 0..files.len() {
-            slots.push(Slot { ctx: &*ctx as *const T, id }, GFP_KERNEL)?;
+            slots.push(
+                Slot {
+                    ctx: core::ptr::from_ref::<T>(&*ctx),
+                    id,
+                },
+                GFP_KERNEL,
+            )?;
         }
         for (id, f) in files.iter().enumerate() {
             let a = &mut attrs[id];
             // SAFETY: `a` is a bin_attribute we own; this sets its lockdep key.
             unsafe { bindings::ctskip_bin_attr_init(a) };
-            a.attr.name = f.name.as_ptr().cast();
+            a.attr.name = super::char_ptr(f.name);
             a.attr.mode = f.mode;
             a.private = ptr::addr_of!(slots[id]).cast_mut().cast();
             if f.read {
@@ -121,14 +132,18 @@ impl<T: Files> Directory<T> {
             ptrs[id] = a;
         }
         // SAFETY: `kernel_kobj` is the live /sys/kernel kobject.
-        let kobj = unsafe { bindings::kobject_create_and_add(name.as_ptr().cast(), bindings::kernel_kobj) };
+        let kobj = unsafe {
+            bindings::kobject_create_and_add(super::char_ptr(name), bindings::kernel_kobj)
+        };
         if kobj.is_null() {
             return Err(ENOMEM);
         }
         // SAFETY: `kobj` is ours; `ptrs` is NULL-terminated and, like the
         // attributes and slots, lives in this value until `drop` removes
         // the group.
-        let r = unsafe { bindings::ctskip_sysfs_create_group(kobj, ptr::null_mut(), ptrs.as_mut_ptr()) };
+        let r = unsafe {
+            bindings::ctskip_sysfs_create_group(kobj, ptr::null_mut(), ptrs.as_mut_ptr())
+        };
         if r != 0 {
             // SAFETY: drops our only reference.
             unsafe { bindings::kobject_put(kobj) };
@@ -136,7 +151,14 @@ impl<T: Files> Directory<T> {
         }
         // INVARIANT: the group is created over `attrs`, whose private
         // pointers point into `slots`, whose `ctx` is `&*ctx`.
-        Ok(Directory { kobj, attrs, ptrs, slots, ctx, _p: PhantomData })
+        Ok(Directory {
+            kobj,
+            attrs,
+            ptrs,
+            slots,
+            ctx,
+            _p: PhantomData,
+        })
     }
 }
 

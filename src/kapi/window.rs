@@ -30,7 +30,9 @@ impl Linear {
         let headlen = isize::try_from(self.len.checked_sub(self.data_len)?).ok()?;
         let nh = isize::try_from(self.head.checked_add(usize::from(self.network_header))?).ok()?;
         let data = isize::try_from(self.data).ok()?;
-        let start = nh.checked_sub(data)?.checked_add(isize::try_from(off).ok()?)?;
+        let start = nh
+            .checked_sub(data)?
+            .checked_add(isize::try_from(off).ok()?)?;
         let end = start.checked_add(isize::try_from(n).ok()?)?;
         // Only bytes within `data[..headlen]` are read directly; anything
         // else (headroom, paged data, past the end) takes the slow path.

@@ -77,7 +77,8 @@ impl MKey {
     /// a probe sequence longer, never a result wrong.
     #[inline]
     fn hash(&self) -> u32 {
-        let fold = |v: u128, r: u32| ((v as u64) ^ ((v >> 64) as u64).rotate_left(29)).rotate_left(r);
+        let fold =
+            |v: u128, r: u32| ((v as u64) ^ ((v >> 64) as u64).rotate_left(29)).rotate_left(r);
         let h = fold(self.saddr, 0)
             ^ fold(self.daddr, 17)
             ^ fold(self.iif, 31)
@@ -109,7 +110,10 @@ impl Variant {
             Some(p) if p.lo == p.hi => p.lo,
             _ => 0,
         };
-        let any = PortRange { lo: 0, hi: u16::MAX };
+        let any = PortRange {
+            lo: 0,
+            hi: u16::MAX,
+        };
         Variant {
             mask: Mask {
                 fam: match r.family {
@@ -167,7 +171,8 @@ const FILTER_WORDS: usize = FILTER_BITS / 64;
 fn set_bits(bits: &mut [u64], lo: usize, hi: usize) {
     let mut i = lo;
     while i <= hi {
-        if i % 64 == 0 && i + 63 <= hi {
+        // On a word boundary (not `is_multiple_of`: newer than the kernel's MSRV).
+        if (i & 63) == 0 && i + 63 <= hi {
             bits[i / 64] = u64::MAX;
             i += 64;
         } else {
@@ -323,7 +328,11 @@ impl<A: Alloc> Classifier<A> {
 
     /// Compiles `rules`; a lookup returns indices into this slice.
     pub fn build(rules: &[Rule]) -> Result<Self, NoMem> {
-        let mut vars = A::Buf::<Variant>::with_capacity(if rules.len() <= LINEAR_MAX { 0 } else { rules.len() * 2 })?;
+        let mut vars = A::Buf::<Variant>::with_capacity(if rules.len() <= LINEAR_MAX {
+            0
+        } else {
+            rules.len() * 2
+        })?;
         for (i, r) in rules.iter().enumerate() {
             if rules.len() <= LINEAR_MAX {
                 continue;
@@ -400,7 +409,11 @@ impl<A: Alloc> Classifier<A> {
     ) -> Result<(), NoMem> {
         let size = (keys * 2).next_power_of_two();
         let off = self.slots.len();
-        let empty = Slot { key: MKey::default(), hash: 0, payload: Payload::Empty };
+        let empty = Slot {
+            key: MKey::default(),
+            hash: 0,
+            payload: Payload::Empty,
+        };
         for _ in 0..size {
             self.slots.push(empty)?;
         }
@@ -426,8 +439,16 @@ impl<A: Alloc> Classifier<A> {
         let v6 = mask.fam == 6;
         self.tables.push(Table {
             mask,
-            smask: if mask.slen != 0 { prefix_mask(v6, mask.slen) } else { 0 },
-            dmask: if mask.dlen != 0 { prefix_mask(v6, mask.dlen) } else { 0 },
+            smask: if mask.slen != 0 {
+                prefix_mask(v6, mask.slen)
+            } else {
+                0
+            },
+            dmask: if mask.dlen != 0 {
+                prefix_mask(v6, mask.dlen)
+            } else {
+                0
+            },
             filter,
             filter_off: filter_off as u32,
             min_rule,
@@ -447,7 +468,11 @@ impl<A: Alloc> Classifier<A> {
                 (true, true) => {
                     let at = self.boxes.len() as u32;
                     for v in group {
-                        self.boxes.push(PortBox { sport: v.sport, dport: v.dport, rule: v.rule })?;
+                        self.boxes.push(PortBox {
+                            sport: v.sport,
+                            dport: v.dport,
+                            rule: v.rule,
+                        })?;
                     }
                     Payload::Boxes(at, group.len() as u32)
                 }
@@ -468,7 +493,12 @@ impl<A: Alloc> Classifier<A> {
 
     /// Disjoint intervals of one port field for variants sharing a key (in
     /// rule order), each labelled with the earliest rule covering it.
-    fn add_segs(&mut self, group: &[Variant], sport: bool, s: &mut Scratch<A>) -> Result<Payload, NoMem> {
+    fn add_segs(
+        &mut self,
+        group: &[Variant],
+        sport: bool,
+        s: &mut Scratch<A>,
+    ) -> Result<Payload, NoMem> {
         let range = |v: &Variant| if sport { v.sport } else { v.dport };
         s.bounds.clear();
         for v in group {
@@ -518,7 +548,10 @@ impl<A: Alloc> Classifier<A> {
         let mut prev = NONE - 1;
         for i in 0..n {
             if s.label[i] != prev {
-                self.segs.push(Seg { start: s.bounds[i], rule: s.label[i] })?;
+                self.segs.push(Seg {
+                    start: s.bounds[i],
+                    rule: s.label[i],
+                })?;
                 prev = s.label[i];
             }
         }
@@ -549,7 +582,11 @@ impl<A: Alloc> Classifier<A> {
     /// The earliest rule matching `k` in either of its directions, if any.
     pub fn lookup(&self, k: &PacketKey) -> Option<u32> {
         if !self.linear.is_empty() {
-            return self.linear.iter().position(|r| r.matches(k)).map(|i| i as u32);
+            return self
+                .linear
+                .iter()
+                .position(|r| r.matches(k))
+                .map(|i| i as u32);
         }
         let order = if k.v6 { &self.order_v6 } else { &self.order_v4 };
         let mut best = NONE;
@@ -599,7 +636,11 @@ impl<A: Alloc> Classifier<A> {
             Payload::Empty => NONE,
             Payload::Rule(r) => r,
             Payload::Segs(off, len) => {
-                let port = u32::from(if m.sport == PORT_RANGE { k.sport } else { k.dport });
+                let port = u32::from(if m.sport == PORT_RANGE {
+                    k.sport
+                } else {
+                    k.dport
+                });
                 let segs = &self.segs[off as usize..(off + len) as usize];
                 // The last interval starting at or before the port.
                 match segs.partition_point(|s| s.start <= port) {

@@ -16,8 +16,8 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::print::Escaped;
 use super::rule::{
-    prefix_mask, proto_has_ports, Family, IfName, PortRange, Prefix, Rule, IFNAME_MAX,
-    PROTO_ICMP, PROTO_ICMPV6, PROTO_NAMES,
+    prefix_mask, proto_has_ports, Family, IfName, PortRange, Prefix, Rule, IFNAME_MAX, PROTO_ICMP,
+    PROTO_ICMPV6, PROTO_NAMES,
 };
 
 /// Why a rule did not parse.
@@ -102,7 +102,11 @@ struct Pieces<'a> {
 
 impl<'a> Pieces<'a> {
     fn new(text: &'a [u8]) -> Self {
-        Pieces { rest: text, line: &[], line_no: 0 }
+        Pieces {
+            rest: text,
+            line: &[],
+            line_no: 0,
+        }
     }
 }
 
@@ -116,9 +120,17 @@ impl<'a> Iterator for Pieces<'a> {
                     return None;
                 }
                 self.line_no += 1;
-                let end = self.rest.iter().position(|&b| b == b'\n').unwrap_or(self.rest.len());
+                let end = self
+                    .rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .unwrap_or(self.rest.len());
                 let mut line = &self.rest[..end];
-                self.rest = if end < self.rest.len() { &self.rest[end + 1..] } else { &[] };
+                self.rest = if end < self.rest.len() {
+                    &self.rest[end + 1..]
+                } else {
+                    &[]
+                };
                 if let Some(c) = line.iter().position(|&b| b == b'#') {
                     line = &line[..c];
                 }
@@ -128,9 +140,17 @@ impl<'a> Iterator for Pieces<'a> {
                     continue;
                 }
             }
-            let end = self.line.iter().position(|&b| b == b';').unwrap_or(self.line.len());
+            let end = self
+                .line
+                .iter()
+                .position(|&b| b == b';')
+                .unwrap_or(self.line.len());
             let piece = trim(&self.line[..end]);
-            self.line = if end < self.line.len() { &self.line[end + 1..] } else { &[] };
+            self.line = if end < self.line.len() {
+                &self.line[end + 1..]
+            } else {
+                &[]
+            };
             if !piece.is_empty() {
                 return Some((self.line_no, piece));
             }
@@ -153,7 +173,13 @@ pub fn parse_rules<'a, E>(
 
 /// Parses one rule's text (no `;`, `#` or newline in it).
 pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
-    let err = |word, reason| ParseError { rule_no, line_no: 0, text, word, reason };
+    let err = |word, reason| ParseError {
+        rule_no,
+        line_no: 0,
+        text,
+        word,
+        reason,
+    };
 
     let mut words = text.split(|&b| is_blank(b)).filter(|w| !w.is_empty());
     let mut r = Rule {
@@ -189,7 +215,14 @@ pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
             _ => return Err(err(w, "unknown keyword")),
         };
         if seen[slot] {
-            return Err(err(w, if slot == 1 { "more than one protocol" } else { "repeated keyword" }));
+            return Err(err(
+                w,
+                if slot == 1 {
+                    "more than one protocol"
+                } else {
+                    "repeated keyword"
+                },
+            ));
         }
         seen[slot] = true;
         let mut value = || words.next().ok_or_else(|| err(w, "missing value after"));
@@ -204,7 +237,10 @@ pub fn parse_rule(text: &[u8], rule_no: usize) -> Result<Rule, ParseError<'_>> {
                     r.proto = Some(n as u8);
                     proto_w = Some(v);
                 } else {
-                    r.proto = PROTO_NAMES.iter().find(|(n, _)| n.as_bytes() == w).map(|(_, p)| *p);
+                    r.proto = PROTO_NAMES
+                        .iter()
+                        .find(|(n, _)| n.as_bytes() == w)
+                        .map(|(_, p)| *p);
                     proto_w = Some(w);
                 }
             }
@@ -323,13 +359,23 @@ fn parse_cidr(w: &[u8]) -> Option<(Prefix, bool)> {
     let (addr, v6, full) = if a.contains(':') {
         (u128::from(a.parse::<Ipv6Addr>().ok()?), true, 128)
     } else {
-        (u128::from(u32::from(a.parse::<Ipv4Addr>().ok()?)), false, 32)
+        (
+            u128::from(u32::from(a.parse::<Ipv4Addr>().ok()?)),
+            false,
+            32,
+        )
     };
     let len = match len {
         Some(l) => parse_num(l.as_bytes(), full)? as u8,
         None => full as u8,
     };
-    Some((Prefix { addr: addr & prefix_mask(v6, len), len }, v6))
+    Some((
+        Prefix {
+            addr: addr & prefix_mask(v6, len),
+            len,
+        },
+        v6,
+    ))
 }
 
 /// Interface names as the kernel accepts them (dev_valid_name()), limited to
@@ -339,7 +385,8 @@ fn valid_ifname(w: &[u8]) -> bool {
         && w.len() <= IFNAME_MAX
         && w != b"."
         && w != b".."
-        && w.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':')
+        && w.iter()
+            .all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':')
 }
 
 /// The keywords of the rule language: the field slot each one fills (as in
@@ -385,12 +432,20 @@ fn value_could_continue(slot: usize, w: &[u8]) -> bool {
     let digits_upto = |s: &[u8], max: u32| s.is_empty() || parse_num(s, max).is_some();
     match slot {
         1 => parse_num(w, 255).is_some(),
-        2 | 3 => w.len() <= 49 && w.iter().all(|&b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/')),
+        2 | 3 => {
+            w.len() <= 49
+                && w.iter()
+                    .all(|&b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/'))
+        }
         4 | 5 => match w.iter().position(|&b| b == b'-') {
             None => parse_num(w, 65535).is_some(),
             Some(i) => parse_num(&w[..i], 65535).is_some() && digits_upto(&w[i + 1..], 65535),
         },
-        _ => w.len() <= IFNAME_MAX && w.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':'),
+        _ => {
+            w.len() <= IFNAME_MAX
+                && w.iter()
+                    .all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':')
+        }
     }
 }
 
@@ -402,15 +457,26 @@ fn value_could_continue(slot: usize, w: &[u8]) -> bool {
 /// appending.
 pub fn could_continue(text: &[u8]) -> bool {
     let cut_short = text.last().is_some_and(|&b| !is_blank(b));
-    let n = text.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).count();
+    let n = text
+        .split(|&b| is_blank(b))
+        .filter(|w| !w.is_empty())
+        .count();
     let mut seen = [false; 9];
     let mut want_value: Option<usize> = None;
     // Whether the protocol given has ports (unknown while being written).
     let mut ports_proto: Option<bool> = None;
-    for (i, w) in text.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).enumerate() {
+    for (i, w) in text
+        .split(|&b| is_blank(b))
+        .filter(|w| !w.is_empty())
+        .enumerate()
+    {
         let partial = cut_short && i + 1 == n;
         if let Some(slot) = want_value.take() {
-            let ok = if partial { value_could_continue(slot, w) } else { value_ok(slot, w) };
+            let ok = if partial {
+                value_could_continue(slot, w)
+            } else {
+                value_ok(slot, w)
+            };
             if !ok {
                 return false;
             }
@@ -420,7 +486,9 @@ pub fn could_continue(text: &[u8]) -> bool {
             continue;
         }
         if partial {
-            let could = KEYWORDS.iter().any(|(k, slot, _)| k.as_bytes().starts_with(w) && !seen[*slot])
+            let could = KEYWORDS
+                .iter()
+                .any(|(k, slot, _)| k.as_bytes().starts_with(w) && !seen[*slot])
                 || (b"oneway".starts_with(w) && !seen[ONEWAY_SLOT]);
             if !could {
                 return false;
@@ -439,7 +507,10 @@ pub fn could_continue(text: &[u8]) -> bool {
         if takes_value {
             want_value = Some(slot);
         } else if slot == 1 {
-            ports_proto = PROTO_NAMES.iter().find(|(k, _)| k.as_bytes() == w).map(|(_, p)| proto_has_ports(*p));
+            ports_proto = PROTO_NAMES
+                .iter()
+                .find(|(k, _)| k.as_bytes() == w)
+                .map(|(_, p)| proto_has_ports(*p));
         }
     }
     if (seen[4] || seen[5]) && ports_proto == Some(false) {

@@ -2,8 +2,8 @@
 
 //! One rule, in canonical form, and the reference (naive) matcher.
 
-pub use super::key::{IfName, IFNAME_MAX};
 use super::key::PacketKey;
+pub use super::key::{IfName, IFNAME_MAX};
 
 /// The address family a rule is limited to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,7 +37,10 @@ pub struct PortRange {
 
 /// Transport protocols whose rules may name ports.
 pub fn proto_has_ports(p: u8) -> bool {
-    matches!(p, PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_DCCP)
+    matches!(
+        p,
+        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_DCCP
+    )
 }
 
 /// IANA protocol numbers used by the rule language.
@@ -106,7 +109,11 @@ pub fn prefix_mask(v6: bool, len: u8) -> u128 {
     if len == 0 {
         return 0;
     }
-    let ones: u128 = if width == 128 { u128::MAX } else { u128::from(u32::MAX) };
+    let ones: u128 = if width == 128 {
+        u128::MAX
+    } else {
+        u128::from(u32::MAX)
+    };
     (ones >> (width - len)) << (width - len)
 }
 

@@ -5,6 +5,11 @@
 //! changes nothing. Rules keep their order of addition; a planned rule that
 //! was already active remembers its old index (its hit counts carry over).
 
+// The errors carry the refused rule by value (176 bytes), for the message
+// that names it: they are returned at most once per control write, never per
+// packet, and boxing them would need an allocation that can itself fail.
+#![allow(clippy::result_large_err)]
+
 use core::hash::{Hash, Hasher};
 
 use super::buf::{filled, Alloc, Buf, NoMem};
@@ -106,7 +111,10 @@ impl<A: Alloc> RuleIndex<A> {
     /// An index with room for `n` rules.
     pub fn with_capacity(n: usize) -> Result<Self, NoMem> {
         let cap = (n.max(4) * 2).next_power_of_two();
-        Ok(RuleIndex { slots: filled::<A, u32>(NEW, cap)?, len: 0 })
+        Ok(RuleIndex {
+            slots: filled::<A, u32>(NEW, cap)?,
+            len: 0,
+        })
     }
 
     /// Whether one more rule fits (at most half the slots are used).
@@ -156,9 +164,7 @@ pub fn index_of<A: Alloc>(rules: &[Rule], cap: usize) -> Result<RuleIndex<A>, No
 }
 
 /// Parses all of `text` into a de-duplicated list (first occurrence kept).
-fn parse_unique<'a, A: Alloc>(
-    text: &'a [u8],
-) -> Result<A::Buf<Rule>, SetError<'a>> {
+fn parse_unique<'a, A: Alloc>(text: &'a [u8]) -> Result<A::Buf<Rule>, SetError<'a>> {
     // Count first, so the index never needs to grow.
     let mut n = 0usize;
     parse_rules::<NoMem>(text, |_| {
@@ -251,7 +257,10 @@ pub fn replace_with<A: Alloc>(old: &[Rule], new: &[Rule]) -> Result<A::Buf<Plann
     let old_idx = index_of::<A>(old, old.len())?;
     let mut out = A::Buf::<Planned>::with_capacity(new.len())?;
     for r in new.iter() {
-        out.push(Planned { rule: *r, old: old_idx.find(old, r).unwrap_or(NEW) })?;
+        out.push(Planned {
+            rule: *r,
+            old: old_idx.find(old, r).unwrap_or(NEW),
+        })?;
     }
     Ok(out)
 }
@@ -259,13 +268,19 @@ pub fn replace_with<A: Alloc>(old: &[Rule], new: &[Rule]) -> Result<A::Buf<Plann
 /// `old`, then the rules of `add` (distinct) not in it.
 pub fn add_rules<A: Alloc>(old: &[Rule], add: &[Rule]) -> Result<A::Buf<Planned>, RulesError> {
     let old_idx = index_of::<A>(old, old.len())?;
-    let fresh = add.iter().filter(|r| old_idx.find(old, r).is_none()).count();
+    let fresh = add
+        .iter()
+        .filter(|r| old_idx.find(old, r).is_none())
+        .count();
     if old.len() + fresh > MAX_RULES {
         return Err(RulesError::TooMany);
     }
     let mut out = A::Buf::<Planned>::with_capacity(old.len() + fresh)?;
     for (i, r) in old.iter().enumerate() {
-        out.push(Planned { rule: *r, old: i as u32 })?;
+        out.push(Planned {
+            rule: *r,
+            old: i as u32,
+        })?;
     }
     for r in add.iter().filter(|r| old_idx.find(old, r).is_none()) {
         out.push(Planned { rule: *r, old: NEW })?;
@@ -286,7 +301,10 @@ pub fn del_rules<A: Alloc>(old: &[Rule], del: &[Rule]) -> Result<A::Buf<Planned>
     let mut out = A::Buf::<Planned>::with_capacity(old.len() - del.len())?;
     for (i, r) in old.iter().enumerate() {
         if !gone[i] {
-            out.push(Planned { rule: *r, old: i as u32 })?;
+            out.push(Planned {
+                rule: *r,
+                old: i as u32,
+            })?;
         }
     }
     Ok(out)

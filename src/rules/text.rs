@@ -103,6 +103,8 @@ impl<A: Alloc> Incoming<A> {
     /// Appends one piece. Every rule the piece completes is parsed; the
     /// first one that does not parse is an error (and the text is then
     /// unusable: drop it).
+    // A large error by value: see `rules::set`.
+    #[allow(clippy::result_large_err)]
     pub fn push(&mut self, piece: &[u8]) -> Result<(), SetError<'_>> {
         let at = self.len;
         self.len += piece.len();
@@ -144,7 +146,10 @@ impl<A: Alloc> Incoming<A> {
             Some(Ended::TooMany) => Err(SetError::TooMany),
             Some(Ended::TooLong) => Err(SetError::Parse(self.seg_error(REASON_TOO_LONG))),
             Some(Ended::Bad) => match parse_rule(trim(&self.seg), self.rule_no + 1) {
-                Err(e) => Err(SetError::Parse(ParseError { line_no: self.line_no, ..e })),
+                Err(e) => Err(SetError::Parse(ParseError {
+                    line_no: self.line_no,
+                    ..e
+                })),
                 // Not reached: `Bad` means the segment did not parse.
                 Ok(_) => Err(SetError::Parse(self.seg_error("unparsable"))),
             },
@@ -161,7 +166,10 @@ impl<A: Alloc> Incoming<A> {
         match parse_rule(text, self.rule_no + 1) {
             Ok(r) => Ok(Tail::Rule(r)),
             Err(_) if could_continue(&self.seg) => Ok(Tail::Unfinished),
-            Err(e) => Err(ParseError { line_no: self.line_no, ..e }),
+            Err(e) => Err(ParseError {
+                line_no: self.line_no,
+                ..e
+            }),
         }
     }
 
@@ -172,7 +180,12 @@ impl<A: Alloc> Incoming<A> {
         if text.is_empty() {
             return None;
         }
-        parse_rule(text, self.rule_no + 1).err().map(|e| ParseError { line_no: self.line_no, ..e })
+        parse_rule(text, self.rule_no + 1)
+            .err()
+            .map(|e| ParseError {
+                line_no: self.line_no,
+                ..e
+            })
     }
 
     /// The rule in `seg` is complete: parse it and keep it if it is new.
@@ -188,9 +201,11 @@ impl<A: Alloc> Incoming<A> {
                 self.rules.push(rule).map_err(|_| Ended::NoMem)?;
                 self.lines.push(self.line_no).map_err(|_| Ended::NoMem)?;
                 if !self.index.has_room() {
-                    self.index = index_of::<A>(&self.rules, 2 * self.rules.len()).map_err(|_| Ended::NoMem)?;
+                    self.index = index_of::<A>(&self.rules, 2 * self.rules.len())
+                        .map_err(|_| Ended::NoMem)?;
                 } else {
-                    self.index.insert(&self.rules, (self.rules.len() - 1) as u32);
+                    self.index
+                        .insert(&self.rules, (self.rules.len() - 1) as u32);
                 }
             }
         }
@@ -201,7 +216,13 @@ impl<A: Alloc> Incoming<A> {
     fn seg_error(&self, reason: &'static str) -> ParseError<'_> {
         let text = trim(&self.seg);
         let word = &text[..text.len().min(40)];
-        ParseError { rule_no: self.rule_no + 1, line_no: self.line_no, text, word, reason }
+        ParseError {
+            rule_no: self.rule_no + 1,
+            line_no: self.line_no,
+            text,
+            word,
+            reason,
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 # The module loads with its version line, creates its files with the right
 # modes, shows its parameters, and unloads cleanly.
 . "$(dirname "$0")/lib.sh"
+plan 19
 
 mark load
 check "insmod" load

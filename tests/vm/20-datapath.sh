@@ -2,6 +2,7 @@
 # Matched flows skip conntrack in both directions and both netns; unmatched
 # flows are tracked; oneway matches one direction only.
 . "$(dirname "$0")/lib.sh"
+plan 28
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }

@@ -2,6 +2,7 @@
 # Every netns is covered, including ones created after insmod; loopback
 # inside a netns; packets that already carry conntrack state are left alone.
 . "$(dirname "$0")/lib.sh"
+plan 13
 
 load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }
 

@@ -4,6 +4,7 @@
 # A text of any size (up to 16 MiB) arrives in pieces of a page and is
 # applied whole (more writers in 32-writers.sh).
 . "$(dirname "$0")/lib.sh"
+plan 54
 E="python3 $TESTS_DIR/errno.py"
 
 load || { not_ok "insmod"; done_testing; exit; }
@@ -49,7 +50,7 @@ check_eq "  the whole text applied" "$more" "$(cat $R)"
 check_eq "rules restored" OK "$(printf '%s\n' "$saved" | $E write $R)"
 check_eq "  to the saved set" "$saved" "$(cat $R)"
 big=$(head -c 4000 /dev/zero | tr '\0' ' ')
-check_eq "a write just under a page is fine" OK "$(sysw $SYS/add "${big}udp dport 9")"
+check_eq "a write just under a page is fine" OK "$(sysw1 $SYS/add "${big}udp dport 9")"
 check_eq "enabled: bad value is EINVAL" EINVAL "$(sysw $SYS/enabled '2')"
 check_eq "enabled: unchanged" 1 "$(cat $SYS/enabled)"
 check_eq "empty write clears" OK "$(sysw $R '\n  \n# nothing\n')"
@@ -60,7 +61,7 @@ check_eq "rules restored" OK "$(printf '%s\n' "$saved" | python3 "$TESTS_DIR/err
 check_eq "user-namespace root: rules is EPERM" EPERM "$(printf 'gre' | unshare -Ur python3 "$TESTS_DIR/errno.py" write $R)"
 check_eq "user-namespace root: add is EPERM" EPERM "$(printf 'gre' | unshare -Ur python3 "$TESTS_DIR/errno.py" write $SYS/add)"
 check_eq "user-namespace root: enabled is EPERM" EPERM "$(printf '0' | unshare -Ur python3 "$TESTS_DIR/errno.py" write $SYS/enabled)"
-check_eq "non-root user cannot open add" EACCES "$(printf 'gre' | setpriv --reuid 65534 --regid 65534 --clear-groups python3 "$TESTS_DIR/errno.py" write $SYS/add)"
+check_eq "non-root user cannot open add" EACCES "$(printf 'gre' | setpriv --reuid 65534 --regid 65534 --clear-groups python3 "$UTESTS/errno.py" write $SYS/add)"
 check_eq "unchanged after EPERM" "$saved" "$(cat $R)"
 
 # Sets larger than a page accumulate through several add writes.

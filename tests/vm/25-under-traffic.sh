@@ -2,6 +2,7 @@
 # rules/add/del while traffic flows, and rmmod under traffic: the flows keep
 # going, matched flows stay untracked, unmatched ones tracked.
 . "$(dirname "$0")/lib.sh"
+plan 12
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }

@@ -10,6 +10,7 @@
 # subshell), the parent of the stage writers it runs, or from the writing
 # process itself (errno.py stagecommit / stagehold / restage).
 . "$(dirname "$0")/lib.sh"
+plan 59
 E="python3 $TESTS_DIR/errno.py"
 load 'rules="udp dport 53"' || { not_ok "insmod"; done_testing; exit; }
 S=$SYS/stage C=$SYS/commit R=$SYS/rules
@@ -42,6 +43,7 @@ keep
 $E stream $S < $T/big > $T/out
 check_eq "stage: 10,000 rules written in 64 KiB pieces" OK "$(cat $T/out)"
 unchanged "before commit the active set is unchanged"
+# shellcheck disable=SC2034 # b0 is read by name: delta takes a nameref
 declare -A b0; snap "$B" b0
 shw $C 1
 check_eq "commit from the shell that ran the stage writer" OK "$RES"

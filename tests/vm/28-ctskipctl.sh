@@ -3,6 +3,7 @@
 # list (with hits), stats (--json), check; errors are one line naming what
 # was wrong (the module's own reason where it refused).
 . "$(dirname "$0")/lib.sh"
+plan 26
 [ -x "$CTL" ] || { not_ok "ctskipctl is built ($CTL)"; done_testing; exit; }
 T=$(mktemp -d)
 # said CMD...: the command's output and stderr, then "status N".

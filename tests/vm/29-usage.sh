@@ -4,6 +4,7 @@
 # that accepts only established and explicitly new traffic drops them until
 # it accepts `ct state untracked`.
 . "$(dirname "$0")/lib.sh"
+plan 14
 load || { not_ok "insmod"; done_testing; exit; }
 pair A B || { not_ok "topology"; done_testing; exit; }
 serve "$B" udp 10.0.1.2 53

@@ -1,6 +1,7 @@
 #!/bin/bash
 # /proc/net/ctskip: exact per-netns figures; /sys/kernel/ctskip/hits.
 . "$(dirname "$0")/lib.sh"
+plan 56
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 new_netns C
@@ -11,6 +12,7 @@ names="seen untracked untracked_bytes untracked_ipv4 untracked_ipv6 untracked_pr
 # Exactly N matched datagrams A -> B, IPv4 then IPv6.
 for fam in 4 6; do
 	[ $fam = 4 ] && addr=10.0.1.2 hdr=28 || addr=fd00:1::2 hdr=48
+	# shellcheck disable=SC2034 # read by name: snap and delta take namerefs
 	declare -A a b c
 	snap "$A" a; snap "$B" b; snap "$C" c
 	ip netns exec "$A" $TRAFFIC send udp $addr 5555 -n $N --size $SIZE
@@ -82,6 +84,32 @@ check_eq "hits: kept across add and del" "$p1" "$p3"
 sysw $SYS/del 'udp dport 5555' >/dev/null
 sysw $SYS/add 'udp dport 5555' >/dev/null
 check_eq "hits: a removed and re-added rule starts at zero" "0 0" "$(hits "udp dport 5555")"
+
+# Overlapping rules: a packet's hit is counted for the earliest rule (in
+# rules order) that matches it, and for no later one. Each datagram is
+# counted twice (A's LOCAL_OUT, B's PRE_ROUTING).
+pk() { hits "$1" | cut -d' ' -f1; }
+udp_to() { ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 "$1" -n $N; sleep 0.5; }
+printf 'udp dport 53\nudp\n' > $SYS/rules
+check_eq "overlap: printf 'udp dport 53\\nudp\\n' > rules" "udp dport 53|udp" "$(cut -d' ' -f3- $SYS/hits | paste -sd'|')"
+udp_to 53
+check_eq "  UDP to 53: the first rule (udp dport 53) +2N" $((2 * N)) "$(pk "udp dport 53")"
+check_eq "  UDP to 53: the later rule (udp) unchanged" 0 "$(pk udp)"
+udp_to 5556
+check_eq "  UDP to 5556: the later rule (udp) +2N" $((2 * N)) "$(pk udp)"
+check_eq "  UDP to 5556: the first rule unchanged" $((2 * N)) "$(pk "udp dport 53")"
+printf 'udp dport 6000-6010\nudp dport 6005-6020\n' > $SYS/rules
+udp_to 6007
+check_eq "overlapping ranges: UDP to 6007 (in both): the first range +2N" $((2 * N)) "$(pk "udp dport 6000-6010")"
+check_eq "  the second range unchanged" 0 "$(pk "udp dport 6005-6020")"
+udp_to 6015
+check_eq "  UDP to 6015 (only in the second): the second range +2N" $((2 * N)) "$(pk "udp dport 6005-6020")"
+check_eq "  the first range unchanged" $((2 * N)) "$(pk "udp dport 6000-6010")"
+printf 'udp\nudp dport 53\n' > $SYS/rules
+check_eq "the other order: printf 'udp\\nudp dport 53\\n' > rules" "udp|udp dport 53" "$(cut -d' ' -f3- $SYS/hits | paste -sd'|')"
+udp_to 53
+check_eq "  UDP to 53: the first rule (udp) +2N" $((2 * N)) "$(pk udp)"
+check_eq "  the later rule (udp dport 53) unchanged" 0 "$(pk "udp dport 53")"
 
 # The file goes with the module and comes back at zero.
 check "rmmod" unload

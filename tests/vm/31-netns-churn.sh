@@ -3,6 +3,7 @@
 # new netns starts at zero, nothing leaks (kmemleak is checked by the VM
 # runner on the debug kernel).
 . "$(dirname "$0")/lib.sh"
+plan 4
 
 load 'rules="icmp; udp dport 5555"' || { not_ok "insmod"; done_testing; exit; }
 read -r _ made _ zero _ good < <(python3 "$TESTS_DIR/netns-churn.py" 200)

@@ -13,6 +13,7 @@
 # (on purpose: texts as printf formats, echo "$(cat file)" and its status,
 # scripts for sh -c in single quotes)
 . "$(dirname "$0")/lib.sh"
+plan 146
 E="python3 $TESTS_DIR/errno.py"
 load || { not_ok "insmod"; done_testing; exit; }
 R=$SYS/rules ADD=$SYS/add DEL=$SYS/del S=$SYS/stage C=$SYS/commit
@@ -336,8 +337,7 @@ exec 6>&-
 # (nobody is left to get an errno: one log line says it).
 # settles_to WHAT FILE: within 2 s the active set reads exactly as FILE.
 settles_to() {
-	local i
-	for i in $(seq 1 40); do
+	for _ in $(seq 1 40); do
 		cat $R > $T/now
 		cmp -s "$2" $T/now && { ok "$1"; return; }
 		sleep 0.05

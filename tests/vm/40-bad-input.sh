@@ -3,6 +3,7 @@
 # full page, out-of-range values, misplaced and repeated keywords,
 # non-ASCII) and insmod parameters, each checked against the host model.
 . "$(dirname "$0")/lib.sh"
+plan 3
 MODEL=$TESTS_DIR/../host/target/release/ctskip-model
 [ -x "$MODEL" ] || { not_ok "model binary missing: build tests/host (cargo build --release)"; done_testing; exit; }
 load || { not_ok "insmod"; done_testing; exit; }

@@ -5,6 +5,7 @@
 # `unparsed` counts exactly what it should. The netns have no conntrack, so
 # no defragmentation hides anything from the hook.
 . "$(dirname "$0")/lib.sh"
+plan 57
 
 new_netns A; new_netns B
 ip link add a0 netns "$A" type veth peer name b0 netns "$B"
@@ -22,7 +23,7 @@ run() { # run KIND RULES: send KIND, compare both netns's counters
 	sysw $SYS/rules "$2" >/dev/null
 	declare -A a b
 	snap "$A" a; snap "$B" b
-	read -r _ want_u _ want_p _ wire < <(ip netns exec "$A" python3 "$TESTS_DIR/hostile.py" $kind $dst $src $N a0 $BMAC)
+	read -r _ want_u _ want_p _ _wire < <(ip netns exec "$A" python3 "$TESTS_DIR/hostile.py" $kind $dst $src $N a0 $BMAC)
 	sleep 0.3
 	check_eq "$kind: sender untracked +$want_u" "$want_u" "$(delta "$A" a untracked)"
 	check_eq "$kind: sender unparsed +$want_p" "$want_p" "$(delta "$A" a unparsed)"

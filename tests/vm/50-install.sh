@@ -1,5 +1,6 @@
 #!/bin/bash
-# make install into the test kernel's module tree, then `modprobe ctskip`
+# make install into a staging root (INSTALL_MOD_PATH, DESTDIR, PREFIX), then
+# into the test kernel's module tree; `modprobe ctskip`
 # loads it with the options of the example /etc/modprobe.d/ctskip.conf; the
 # installed ctskipctl works; `modprobe -r` unloads it.
 #
@@ -7,6 +8,7 @@
 # and the module's build directory get writable stand-ins at the same paths
 # (the build directory keeps its contents, so make sees it up to date).
 . "$(dirname "$0")/lib.sh"
+plan 23
 OUT=$(dirname "$KO")
 [ -n "$KDIR" ] && [ -d "$KDIR" ] || { not_ok "CTSKIP_KDIR names the kernel build tree"; done_testing; exit; }
 rel=$(uname -r)
@@ -14,9 +16,23 @@ T=$(mktemp -d)
 cp -a "$OUT" $T/build && mount --bind $T/build "$OUT" && _cleanup_mounts+=("$OUT")
 [ -d /lib/modules ] || { not_ok "/lib/modules exists on the host (scripts/setup makes it)"; done_testing; exit; }
 for d in /lib/modules /etc/modprobe.d; do
-	mount -t tmpfs tmpfs $d && _cleanup_mounts+=($d)
+	mount -t tmpfs tmpfs $d && _cleanup_mounts+=("$d")
 done
 check_eq "the test kernel's module tree starts empty" "" "$(ls /lib/modules)"
+
+# A staging root: INSTALL_MOD_PATH puts the module tree (the module and
+# depmod's files) under it, DESTDIR and PREFIX place ctskipctl; nothing goes
+# to the real module tree.
+make -C "$ROOT" -s install KDIR="$KDIR" BUILD_DIR="$OUT" INSTALL_MOD_PATH=$T/stage \
+	DESTDIR=$T/dest PREFIX=/usr ${CTSKIP_BINDGEN:+BINDGEN_BIN=$CTSKIP_BINDGEN} > $T/stage.log 2>&1
+check_eq "make install INSTALL_MOD_PATH=STAGE DESTDIR=DEST PREFIX=/usr" 0 $?
+grep -v '^make\[' $T/stage.log | sed 's/^/# /' | head -20
+check "  ctskip.ko is in STAGE/lib/modules/$rel/updates" test -f $T/stage/lib/modules/$rel/updates/ctskip.ko
+check "  depmod ran in the staging root: its modules.dep lists it" grep -q '^updates/ctskip.ko:' $T/stage/lib/modules/$rel/modules.dep
+check_eq "  modinfo -b STAGE finds it by name" GPL "$(modinfo -b $T/stage -k "$rel" -F license ctskip)"
+check "  ctskipctl is DEST/usr/sbin/ctskipctl" test -x $T/dest/usr/sbin/ctskipctl
+check_eq "  and is all DESTDIR got" "$T/dest/usr/sbin/ctskipctl" "$(find $T/dest -type f)"
+check_eq "  the real module tree is still empty" "" "$(ls /lib/modules)"
 
 # The same bindgen path as the host build's (HOME differs in the guest), so
 # Kbuild's recorded commands match and nothing is rebuilt.

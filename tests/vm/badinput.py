@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from kmod import finit_module
+
 SYS = "/sys/kernel/ctskip"
 MODEL, KO, WRITES, INSMODS, SEED = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 rnd = random.Random(SEED)
@@ -175,10 +177,8 @@ for i in range(INSMODS):
         rules = ";".join(valid_rule() for _ in range(rnd.randrange(1, 300)))
     subprocess.run(["rmmod", "ctskip"], stderr=subprocess.DEVNULL)
     want, want_text = ask("insmod", rules.encode())
-    fd = os.open(KO, os.O_RDONLY)
-    rc = libc.syscall(313, fd, ctypes.c_char_p(f'rules="{rules}"'.encode()), 0)
-    err = ctypes.get_errno()
-    os.close(fd)
+    err = finit_module(KO, f'rules="{rules}"'.encode())
+    rc = -1 if err else 0
     got = "OK" if rc == 0 else errno.errorcode.get(err, str(err))
     got_text = read_rules() if rc == 0 else b""
     if want != "OK":

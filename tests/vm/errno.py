@@ -2,6 +2,7 @@
 """Exact errno checks for ctskip's guest tests.
 
   errno.py write FILE        write stdin's bytes to FILE in one write(2)
+  errno.py read FILE         open FILE and read it to the end
   errno.py failwrite FILE    the same, with fault injection on for this task
                              (/proc/self/make-it-fail) during the write only
   errno.py failnetns         unshare(CLONE_NEWNET) with fault injection on
@@ -56,6 +57,8 @@ import ctypes
 import errno
 import os
 import sys
+
+from kmod import finit_module
 
 
 def ename(e):
@@ -213,7 +216,7 @@ def main():
             if what == "write":
                 fd = os.open(sys.argv[4], os.O_WRONLY)
             elif what == "insmod":
-                fd = os.open(sys.argv[4], os.O_RDONLY)
+                fd = os.open(sys.argv[4], os.O_RDONLY)  # before fail-nth is armed
                 args = (sys.argv[5] if len(sys.argv) > 5 else "").encode()
             libc = ctypes.CDLL(None, use_errno=True)
             nth = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
@@ -222,8 +225,7 @@ def main():
                 r = libc.unshare(0x40000000)  # CLONE_NEWNET
                 err = ctypes.get_errno() if r != 0 else 0
             elif what == "insmod":
-                r = libc.syscall(313, fd, ctypes.c_char_p(args), 0)  # finit_module, x86_64
-                err = ctypes.get_errno() if r != 0 else 0
+                err = finit_module(fd, args)
             else:
                 r = libc.write(fd, data, len(data))
                 err = ctypes.get_errno() if r < 0 else 0
@@ -235,6 +237,13 @@ def main():
             name = errno.errorcode.get(err, str(err)) if err else "OK"
             print(name, "consumed" if left == 0 else "unreached")
             return 0
+        elif cmd == "read":
+            fd = os.open(sys.argv[2], os.O_RDONLY)
+            try:
+                while os.read(fd, 65536):
+                    pass
+            finally:
+                os.close(fd)
         elif cmd == "stagegap":
             fd = os.open(sys.argv[2], os.O_WRONLY)
             try:
@@ -259,14 +268,9 @@ def main():
             print(" ".join(res))
             return 0
         elif cmd == "insmod":
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(sys.argv[2], os.O_RDONLY)
-            args = (sys.argv[3] if len(sys.argv) > 3 else "").encode()
-            SYS_finit_module = 313  # x86_64
-            r = libc.syscall(SYS_finit_module, fd, ctypes.c_char_p(args), 0)
-            os.close(fd)
-            if r != 0:
-                raise OSError(ctypes.get_errno(), "finit_module")
+            err = finit_module(sys.argv[2], (sys.argv[3] if len(sys.argv) > 3 else "").encode())
+            if err:
+                raise OSError(err, "finit_module")
         print("OK")
     except OSError as e:
         print(errno.errorcode.get(e.errno, str(e.errno)))

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # KDIR, CTL are for the tests that source this
 # Helpers for ctskip's in-guest tests (sourced). KTAP-style output like the
 # kernel's netfilter selftests: "ok N - what" / "not ok N - what".
 #
@@ -13,15 +15,24 @@ KDIR=${CTSKIP_KDIR:-}
 CTL=${CTSKIP_CTL:-$ROOT/tools/ctskipctl/target/release/ctskipctl}
 TRAFFIC="python3 $TESTS_DIR/traffic.py"
 SYS=/sys/kernel/ctskip
-_n=0
-_failed=0
 _netns=()
 _cleanup_mounts=()
+# What unprivileged steps run (errno.py and its imports), copied where any
+# uid can read it: the checkout may be in a 0700 home directory.
+UTESTS=$(mktemp -d /tmp/ctskip-unpriv.XXXXXX)
+cp "$TESTS_DIR"/*.py "$UTESTS"/ && chmod 0755 "$UTESTS" && chmod 0644 "$UTESTS"/*.py
 
-[ -n "${CTSKIP_NO_TAP:-}" ] || echo "TAP version 13"
+# shellcheck source=scripts/lib/ktap.sh
+. "$ROOT/scripts/lib/ktap.sh"
+ktap_header
 
-ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
-not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+# plan N: declares the number of results first; done_testing compares.
+plan() { ktap_plan "$1"; }
+ok() { ktap_ok "$*"; }
+not_ok() { ktap_not_ok "$*"; }
+# skip WHAT WHY: a result that could not be had here (counted as skipped,
+# and as failed where CI promises it runs).
+skip() { ktap_skip "$1" "$2"; }
 
 # check "description" command...: ok if the command succeeds.
 check() {
@@ -37,11 +48,9 @@ check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
 }
 
-# Ends the test: prints the plan and exits non-zero on any failure.
-done_testing() {
-	echo "1..$_n"
-	[ $_failed -eq 0 ]
-}
+# Ends the test: checks the count against the declared plan and returns
+# non-zero on any failure.
+done_testing() { ktap_done; }
 
 cleanup() {
 	local ns
@@ -52,6 +61,7 @@ cleanup() {
 	jobs -p | xargs -r kill 2>/dev/null
 	lsmod 2>/dev/null | grep -q '^ctskip ' && rmmod ctskip 2>/dev/null
 	for ns in "${_cleanup_mounts[@]}"; do umount -l "$ns" 2>/dev/null; done
+	rm -rf "$UTESTS"
 	return 0
 }
 trap cleanup EXIT
@@ -91,10 +101,21 @@ pair() {
 	ct_active "$a" && ct_active "$b"
 }
 
-# ct_count NS [conntrack filter args]: number of conntrack entries in NS.
+# ct_count NS [conntrack filter args]: number of conntrack entries in NS. A
+# conntrack command that fails prints "conntrack-failed(...)" instead of a
+# number (so no count check can pass on it) and returns 1.
 ct_count() {
-	local ns=$1; shift
-	ip netns exec "$ns" conntrack -L "$@" 2>/dev/null | grep -c .
+	local ns=$1 out err status; shift
+	err=$(mktemp)
+	out=$(ip netns exec "$ns" conntrack -L "$@" 2>"$err")
+	status=$?
+	if [ $status -ne 0 ]; then
+		echo "conntrack-failed(status $status: $(head -c 200 "$err" | tr '\n' ' '))"
+		rm -f "$err"; return 1
+	fi
+	rm -f "$err"
+	printf '%s' "$out" | grep -c .
+	return 0
 }
 
 ct_flush() { ip netns exec "$1" conntrack -F >/dev/null 2>&1; }
@@ -117,7 +138,7 @@ serve() {
 	local ns=$1 proto=$2 port=$4 i
 	shift
 	ip netns exec "$ns" $TRAFFIC serve "$@" &
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		ip netns exec "$ns" ss -Hln --"$proto" "sport = :$port" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 	done
@@ -131,11 +152,34 @@ talk() {
 	ip netns exec "$ns" $TRAFFIC talk "$@"
 }
 
-# sysw FILE TEXT: writes TEXT (printf format) in one write; prints OK or the
-# errno name.
+# sysw FILE FORMAT [ARGS]: writes printf's output to FILE the way operators
+# do, with one of bash's printf (a write(2) per line), cat, tee, dd or
+# ctskipctl's single write(2) — picked from the text, so each call does the
+# same every run and the suite as a whole uses every writer; prints OK or
+# the errno's name (from the writer's own message). CTSKIP_SYSW=printf|cat|
+# tee|dd|once forces one.
+SYSW_WRITERS=(printf cat tee dd once)
 sysw() {
+	local f=$1 text how err; shift
+	# shellcheck disable=SC2059 # the text is a printf format on purpose
+	text=$(printf "$@"; echo x); text=${text%x}
+	how=${CTSKIP_SYSW:-${SYSW_WRITERS[$(( $(printf '%s' "$text" | cksum | cut -d' ' -f1) % 5 ))]}}
+	err=$(mktemp)
+	case $how in
+	printf) printf '%s' "$text" 2>"$err" > "$f";;
+	cat) printf '%s' "$text" | cat 2>"$err" > "$f";;
+	tee) printf '%s' "$text" | tee "$f" 2>"$err" >/dev/null;;
+	dd) printf '%s' "$text" | dd of="$f" bs=64k status=none 2>"$err";;
+	*) printf '%s' "$text" | python3 "$UTESTS/errno.py" write "$f"; rm -f "$err"; return;;
+	esac
+	if [ -s "$err" ]; then python3 "$UTESTS/errno.py" errname < "$err"; else echo OK; fi
+	rm -f "$err"
+}
+# sysw1 FILE FORMAT [ARGS]: the same in exactly one write(2).
+sysw1() {
 	local f=$1; shift
-	printf "$@" | python3 "$TESTS_DIR/errno.py" write "$f"
+	# shellcheck disable=SC2059
+	printf "$@" | python3 "$UTESTS/errno.py" write "$f"
 }
 
 # kmsg_since MARK: kernel log lines after the line containing MARK.

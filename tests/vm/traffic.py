@@ -4,7 +4,9 @@ counts, and long-lived flows for the table-full scenario.
 
   serve udp|tcp ADDR PORT                 echo server (until killed)
   talk  udp|tcp ADDR PORT [-n N] [--sport P] [--size S] [--timeout T]
-                                          N messages, each echoed; exit 0 iff all were
+                                          N messages, each echoed; exit 0 iff all were;
+                                          --why also prints why messages failed:
+                                          "failed timeout T refused R other O"
   hold  udp|tcp ADDR PORT -n N [--hold S] open N flows (TCP connections, or UDP
                                           flows from N source ports, each answered),
                                           keep them S seconds; prints "flows K of N"
@@ -12,7 +14,8 @@ counts, and long-lived flows for the table-full scenario.
                                           N datagrams, no answer expected
   flood udp|tcp ADDR PORT --seconds S    exchange messages for S seconds (a new
                                           connection or source port every 50);
-                                          prints "sent N echoed M"
+                                          prints "sent N echoed M"; with
+                                          --stop-file F it also ends once F exists
   craft truncated|fragment ADDR PORT -n N
                                           N IPv4 UDP packets from a raw socket that a
                                           port rule cannot classify: a UDP header cut
@@ -21,6 +24,7 @@ counts, and long-lived flows for the table-full scenario.
 """
 import struct
 import argparse
+import os
 import socket
 import sys
 import threading
@@ -88,6 +92,7 @@ def talk(a):
     s = connect(a, a.sport)
     payload = b"x" * a.size
     got = 0
+    why = {"timeout": 0, "refused": 0, "other": 0}
     for _ in range(a.n):
         try:
             s.send(payload)
@@ -100,10 +105,18 @@ def talk(a):
                 buf += d
             if len(buf) == want:
                 got += 1
+            else:
+                why["other"] += 1
+        except socket.timeout:
+            why["timeout"] += 1
+        except ConnectionRefusedError:
+            why["refused"] += 1
         except OSError:
-            pass
+            why["other"] += 1
     s.close()
     print(f"echoed {got} of {a.n}")
+    if a.why:
+        print(f"failed timeout {why['timeout']} refused {why['refused']} other {why['other']}")
     return 0 if got == a.n else 1
 
 
@@ -139,7 +152,7 @@ def craft(a):
 def flood(a):
     end = time.time() + a.seconds
     sent = echoed = 0
-    while time.time() < end:
+    while time.time() < end and not (a.stop_file and os.path.exists(a.stop_file)):
         try:
             s = connect(a)
         except OSError:
@@ -193,6 +206,8 @@ def main():
     p.add_argument("--timeout", type=float, default=2.0)
     p.add_argument("--hold", type=float, default=0)
     p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--stop-file", default="", help="flood: end once this file exists")
+    p.add_argument("--why", action="store_true", help="talk: print why messages failed")
     p.add_argument("--exthdr", action="store_true", help="IPv6 hop-by-hop and destination options")
     a = p.parse_args()
     return {"serve": serve, "talk": talk, "hold": hold, "send": send, "craft": craft, "flood": flood}[a.cmd](a)

@@ -16,7 +16,11 @@ pub struct Tail(File);
 impl Tail {
     /// Opens the log at its end, or `None` (not root, no /dev/kmsg).
     pub fn open() -> Option<Tail> {
-        let mut f = OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open("/dev/kmsg").ok()?;
+        let mut f = OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open("/dev/kmsg")
+            .ok()?;
         f.seek(SeekFrom::End(0)).ok()?;
         Some(Tail(f))
     }

@@ -80,7 +80,10 @@ fn explain(e: &io::Error) -> String {
     if what.is_empty() {
         base
     } else {
-        format!("{what} ({})", base.split(" (os error").next().unwrap_or(&base))
+        format!(
+            "{what} ({})",
+            base.split(" (os error").next().unwrap_or(&base)
+        )
     }
 }
 
@@ -94,13 +97,18 @@ fn write_ctl(name: &str, data: &[u8]) -> Res {
         .write(true)
         .open(&path)
         .map_err(|e| Fail(format!("{path}: {}", explain(&e))))?;
-    let r = if data.is_empty() { f.write(b"\n").map(|_| ()) } else { f.write_all(data) };
-    r.and_then(|()| f.flush()).map_err(|e| match log.as_mut().and_then(|l| l.ctskip_line()) {
-        // The module's line names the file already; EBUSY says to retry.
-        Some(line) if e.raw_os_error() == Some(16) => Fail(format!("{line}: busy, try again")),
-        Some(line) => Fail(line),
-        None => Fail(format!("{name}: {}", explain(&e))),
-    })
+    let r = if data.is_empty() {
+        f.write(b"\n").map(|_| ())
+    } else {
+        f.write_all(data)
+    };
+    r.and_then(|()| f.flush())
+        .map_err(|e| match log.as_mut().and_then(|l| l.ctskip_line()) {
+            // The module's line names the file already; EBUSY says to retry.
+            Some(line) if e.raw_os_error() == Some(16) => Fail(format!("{line}: busy, try again")),
+            Some(line) => Fail(line),
+            None => Fail(format!("{name}: {}", explain(&e))),
+        })
 }
 
 fn read_input(file: &str) -> Res<Vec<u8>> {
@@ -188,7 +196,11 @@ fn parse_hits(text: &str) -> Res<Vec<(u64, u64, &str)>> {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let mut it = l.splitn(3, ' ');
-            match (it.next().map(str::parse), it.next().map(str::parse), it.next()) {
+            match (
+                it.next().map(str::parse),
+                it.next().map(str::parse),
+                it.next(),
+            ) {
                 (Some(Ok(p)), Some(Ok(b)), Some(r)) => Ok((p, b, r)),
                 _ => fail(format!("hits: unexpected line {l:?}")),
             }
@@ -213,7 +225,11 @@ fn cmd_list(args: &[String]) -> Res {
         out.push('[');
         for (i, (p, b, r)) in hits.iter().enumerate() {
             let sep = if i == 0 { "" } else { "," };
-            let _ = write!(out, "{sep}\n  {{\"rule\": {}, \"packets\": {p}, \"bytes\": {b}}}", json_str(r));
+            let _ = write!(
+                out,
+                "{sep}\n  {{\"rule\": {}, \"packets\": {p}, \"bytes\": {b}}}",
+                json_str(r)
+            );
         }
         out.push_str(if hits.is_empty() { "]\n" } else { "\n]\n" });
     } else {
@@ -250,7 +266,12 @@ fn cmd_stats(args: &[String]) -> Res {
     if json {
         out.push('{');
         for (i, (k, v)) in pairs.iter().enumerate() {
-            let _ = write!(out, "{}{}: {v}", if i == 0 { "" } else { ", " }, json_str(k));
+            let _ = write!(
+                out,
+                "{}{}: {v}",
+                if i == 0 { "" } else { ", " },
+                json_str(k)
+            );
         }
         out.push_str("}\n");
     } else {
@@ -270,7 +291,10 @@ fn usage<T>() -> Res<T> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((cmd, rest)) = args.split_first() else { usage::<()>().ok(); return ExitCode::from(2) };
+    let Some((cmd, rest)) = args.split_first() else {
+        usage::<()>().ok();
+        return ExitCode::from(2);
+    };
     let r = match cmd.as_str() {
         "load" => cmd_load(rest),
         "add" => cmd_edit("add", rest),

@@ -46,7 +46,10 @@ fn err(o: &Output) -> String {
 #[test]
 fn check_counts_distinct_rules() {
     let d = Dir::new("check-ok");
-    let f = d.file("r", "# dns\nudp dport 53\nproto 17 dport 53 # same rule\n\ntcp dport 80-443; ip6 gre\n");
+    let f = d.file(
+        "r",
+        "# dns\nudp dport 53\nproto 17 dport 53 # same rule\n\ntcp dport 80-443; ip6 gre\n",
+    );
     let o = d.run(&["check", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(out(&o), format!("{}: 3 rules, OK\n", f.display()));
@@ -60,7 +63,10 @@ fn check_names_the_line() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         err(&o),
-        format!("ctskipctl: {}:4: rule 3 \"tcp dport 70000\": bad port or port range \"70000\"\n", f.display())
+        format!(
+            "ctskipctl: {}:4: rule 3 \"tcp dport 70000\": bad port or port range \"70000\"\n",
+            f.display()
+        )
     );
     assert_eq!(out(&o), "");
 }
@@ -68,11 +74,16 @@ fn check_names_the_line() {
 #[test]
 fn check_refuses_too_many_rules() {
     let d = Dir::new("check-many");
-    let text: String = (0..65537u32).map(|i| format!("udp sport {} dport {}\n", i % 65536, i / 65536)).collect();
+    let text: String = (0..65537u32)
+        .map(|i| format!("udp sport {} dport {}\n", i % 65536, i / 65536))
+        .collect();
     let f = d.file("r", &text);
     let o = d.run(&["check", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(err(&o), format!("ctskipctl: {}: more than 65536 rules\n", f.display()));
+    assert_eq!(
+        err(&o),
+        format!("ctskipctl: {}: more than 65536 rules\n", f.display())
+    );
 }
 
 #[test]
@@ -80,13 +91,19 @@ fn missing_file_is_one_line() {
     let d = Dir::new("nofile");
     let o = d.run(&["check", "/nonexistent/rules"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(err(&o), "ctskipctl: /nonexistent/rules: No such file or directory (os error 2)\n");
+    assert_eq!(
+        err(&o),
+        "ctskipctl: /nonexistent/rules: No such file or directory (os error 2)\n"
+    );
 }
 
 #[test]
 fn list_table_and_json() {
     let d = Dir::new("list");
-    d.file("sys/hits", "12 1800 udp dport 53\n0 0 ip6 tcp daddr 2001:db8::/32 dport 80-443\n");
+    d.file(
+        "sys/hits",
+        "12 1800 udp dport 53\n0 0 ip6 tcp daddr 2001:db8::/32 dport 80-443\n",
+    );
     let o = d.run(&["list"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(
@@ -100,7 +117,10 @@ fn list_table_and_json() {
     );
     d.file("sys/hits", "");
     assert_eq!(out(&d.run(&["list", "--json"])), "[]\n");
-    assert_eq!(out(&d.run(&["list"])), "     PACKETS          BYTES  RULE\n(no rules)\n");
+    assert_eq!(
+        out(&d.run(&["list"])),
+        "     PACKETS          BYTES  RULE\n(no rules)\n"
+    );
 }
 
 #[test]
@@ -108,9 +128,15 @@ fn stats_text_and_json() {
     let d = Dir::new("stats");
     d.file("proc", "seen 10\nuntracked 7\nuntracked_bytes 700\n");
     let o = d.run(&["stats"]);
-    assert_eq!(out(&o), "seen            10\nuntracked       7\nuntracked_bytes 700\n");
+    assert_eq!(
+        out(&o),
+        "seen            10\nuntracked       7\nuntracked_bytes 700\n"
+    );
     let o = d.run(&["stats", "--json"]);
-    assert_eq!(out(&o), "{\"seen\": 10, \"untracked\": 7, \"untracked_bytes\": 700}\n");
+    assert_eq!(
+        out(&o),
+        "{\"seen\": 10, \"untracked\": 7, \"untracked_bytes\": 700}\n"
+    );
 }
 
 #[test]
@@ -119,10 +145,18 @@ fn absent_module_is_one_line() {
     std::fs::remove_dir(d.0.join("sys")).unwrap();
     let o = d.run(&["list"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).starts_with("ctskipctl: ctskip is not loaded ("), "{}", err(&o));
+    assert!(
+        err(&o).starts_with("ctskipctl: ctskip is not loaded ("),
+        "{}",
+        err(&o)
+    );
     assert_eq!(err(&o).lines().count(), 1);
     let o = d.run(&["stats"]);
-    assert!(err(&o).starts_with("ctskipctl: ctskip is not loaded ("), "{}", err(&o));
+    assert!(
+        err(&o).starts_with("ctskipctl: ctskip is not loaded ("),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -134,14 +168,28 @@ fn load_checks_offline_then_stages_and_commits() {
     let bad = d.file("bad", "udp dport 53\nudp dpoort 54\n");
     let o = d.run(&["load", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains(":2: rule 2 \"udp dpoort 54\": unknown keyword \"dpoort\""), "{}", err(&o));
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/stage")).unwrap(), "", "nothing staged after a bad file");
+    assert!(
+        err(&o).contains(":2: rule 2 \"udp dpoort 54\": unknown keyword \"dpoort\""),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.0.join("sys/stage")).unwrap(),
+        "",
+        "nothing staged after a bad file"
+    );
     let good = d.file("good", "udp dport 53\ntcp dport 80\n");
     let o = d.run(&["load", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(out(&o), "loaded 2 rules\n");
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/stage")).unwrap(), "udp dport 53\ntcp dport 80\n");
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/commit")).unwrap(), "1");
+    assert_eq!(
+        std::fs::read_to_string(d.0.join("sys/stage")).unwrap(),
+        "udp dport 53\ntcp dport 80\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.0.join("sys/commit")).unwrap(),
+        "1"
+    );
 }
 
 #[test]
@@ -150,9 +198,15 @@ fn add_checks_offline_and_writes_any_size() {
     d.file("sys/add", "");
     let o = d.run(&["add", "udp", "dport", "5300"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), "udp dport 5300\n");
+    assert_eq!(
+        std::fs::read_to_string(d.0.join("sys/add")).unwrap(),
+        "udp dport 5300\n"
+    );
     let o = d.run(&["add", "udp", "dport", "x"]);
-    assert_eq!(err(&o), "ctskipctl: rules:1: rule 1 \"udp dport x\": bad port or port range \"x\"\n");
+    assert_eq!(
+        err(&o),
+        "ctskipctl: rules:1: rule 1 \"udp dport x\": bad port or port range \"x\"\n"
+    );
     let many: Vec<String> = (0..400).map(|i| format!("udp dport {i};")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     let mut args = vec!["add"];
@@ -161,7 +215,10 @@ fn add_checks_offline_and_writes_any_size() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     // One text through one open file, whatever its size (the module joins
     // the pieces).
-    assert_eq!(std::fs::read_to_string(d.0.join("sys/add")).unwrap(), args[1..].join(" ") + "\n");
+    assert_eq!(
+        std::fs::read_to_string(d.0.join("sys/add")).unwrap(),
+        args[1..].join(" ") + "\n"
+    );
 }
 
 #[test]

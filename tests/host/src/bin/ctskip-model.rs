@@ -1,27 +1,50 @@
 //! The host model of ctskip's control interface, for the in-guest bad-input
-//! test: it applies the same writes with the same core code and says what
-//! the module must answer.
+//! test (tests/vm/40-bad-input.sh, tests/vm/badinput.py): it says what the
+//! module must answer to each write. It is written from README.md ("Control
+//! files", "Writing: a text is what one open file writes", "Other errors",
+//! "Module parameters") with the README reference's parser and printer
+//! (`ctskip_core::reference`), not with the module's own planners, so a bug
+//! shared by the module and its set code cannot hide.
 //!
 //! stdin, one command per line:  FILE HEX   (FILE: rules|add|del|enabled|insmod|reset)
 //! stdout, one line per command: ERRNO     (OK, EINVAL, ENOSPC, ENOENT)
 //! followed by the expected `rules` text, hex-encoded, on a second line.
 //!
 //! Each write is one `write(2)` through a fresh open file, as the bad-input
-//! test makes it: the module gets its first page only (kernfs cuts the
-//! write; the writer then closes the file), a text of one piece. Its
-//! complete rules apply; its unfinished end applies only if the write ended
-//! there (a piece shorter than a page, longer than a byte) and it reads as a
-//! rule (for `del`, a present one); an end no bytes could make a rule is
-//! EINVAL.
+//! test makes it, and the file is closed right after. README: kernfs hands
+//! a write over "at most a page (4096 bytes) at a time"; the test's writer
+//! does not retry a short write, so the module gets the first page only: a
+//! text of one piece. What the README says of such a text:
 //!
-//! `insmod` takes the value of the `rules` parameter (EINVAL for any error,
-//! as the module's init does) and starts a new set; `reset` empties it.
+//! - "after each piece it holds every complete rule received so far (ended
+//!   by a newline, a `;` or a `#` comment), except while a page-long write is
+//!   still arriving": a piece shorter than a page applies its complete rules
+//!   at the write, and a refusal of them is the write's errno; a full page
+//!   might be followed by more, so the set moves only when the text is final.
+//! - "An end that no bytes could make a rule ... is refused at once"
+//!   (EINVAL), as is any complete rule that does not parse.
+//! - Once the file is closed, "the text's end is final — applied if it is a
+//!   rule (for `del`, a present one), otherwise the whole text is undone";
+//!   nobody gets an errno then: the write had succeeded.
+//!
+//! README gaps this model fills (the module was checked to agree):
+//! - the errno for more than 65,536 rules through `rules` or `add` is not
+//!   given (only `commit`'s ENOSPC): ENOSPC here too;
+//! - a full page's complete rules that do not parse are refused at the
+//!   write (EINVAL), although its set change waits for the text's end;
+//! - `enabled` takes `1` or `0` with or without one trailing newline (as
+//!   `echo 1 >` writes it); nothing else (` 1`, `1\n\n`, empty);
+//! - repeated rules in a `del` text are one rule (not ENOENT for the second);
+//! - a zero-byte write never reaches the module (the kernel does not call
+//!   the attribute's write for it): nothing changes, no error.
+//!
+//! `insmod` takes the value of the `rules` parameter (README: "Any invalid
+//! value makes `insmod` fail with EINVAL") and starts a new set; `reset`
+//! empties it.
 
 use std::io::{self, BufRead, Write};
 
-use ctskip_core::rules::set::{add_rules, del_rules, replace_with};
-use ctskip_core::rules::{plan_replace, Incoming, Rule, RulesError, SetError, Tail};
-use ctskip_core::Host;
+use ctskip_core::reference::{self as re, RefRule, RefTail, MAX_RULES};
 
 const PAGE_SIZE: usize = 4096;
 
@@ -33,100 +56,93 @@ fn unhex(s: &str) -> Vec<u8> {
     (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
-fn errno(e: &SetError<'_>) -> &'static str {
-    match e {
-        SetError::Parse(_) => "EINVAL",
-        SetError::TooMany => "ENOSPC",
-        SetError::NotFound(_) => "ENOENT",
-        SetError::NoMem => "ENOMEM",
+/// The set after writing `rules` (already de-duplicated) to `op`, or the
+/// errno. README: `rules` replaces "the whole set with the written text";
+/// `add` adds "the written rules, all or none; present rules are skipped";
+/// `del` removes "the written rules, all or none; ENOENT if any is absent";
+/// "At most 65536 rules".
+fn apply(op: &str, set: &[RefRule], rules: &[RefRule]) -> Result<Vec<RefRule>, &'static str> {
+    let new: Vec<RefRule> = match op {
+        "rules" => rules.to_vec(),
+        "add" => set.iter().chain(rules.iter().filter(|r| !set.contains(r))).cloned().collect(),
+        "del" => {
+            if rules.iter().any(|r| !set.contains(r)) {
+                return Err("ENOENT");
+            }
+            set.iter().filter(|r| !rules.contains(r)).cloned().collect()
+        }
+        _ => panic!("unknown file {op}"),
+    };
+    if new.len() > MAX_RULES {
+        return Err("ENOSPC");
     }
+    Ok(new)
 }
 
 /// The verdict of a text of one piece to `op` (`rules`, `add`, `del`), and
-/// the set once its file is closed and ctskip has seen it (the end of the
-/// text is final then: applied if a rule, for `del` a present one; else the
-/// whole text is undone, though the write itself had succeeded).
-fn one_piece(op: &str, set: &[Rule], piece: &[u8]) -> (&'static str, Vec<Rule>) {
-    let mut t = Incoming::<Host>::new().unwrap();
-    if let Err(e) = t.push(piece) {
-        return (errno(&e), set.to_vec());
+/// the set once its file is closed and ctskip has seen it.
+fn one_piece(op: &str, set: &[RefRule], piece: &[u8]) -> (&'static str, Vec<RefRule>) {
+    let (done, tail) = re::split_tail(piece);
+    let Ok(complete) = re::parse_set(done) else {
+        return ("EINVAL", set.to_vec());
+    };
+    if let RefTail::Never(_) = tail {
+        return ("EINVAL", set.to_vec());
     }
-    // At the write: rules complete in the piece, unless a full page (more
-    // may come), are planned now; their refusal is the write's errno.
-    let list = t.rules().to_vec();
-    let tail = match t.tail() {
-        Err(_) => return ("EINVAL", set.to_vec()),
-        Ok(Tail::Rule(r)) => Some(r),
-        Ok(_) => None,
-    };
-    let plan = |list: &[Rule]| match op {
-        "rules" => replace_with::<Host>(&[], list),
-        "add" => add_rules::<Host>(set, list),
-        "del" => del_rules::<Host>(set, list),
-        _ => panic!("unknown file {op}"),
-    };
+    // At the write: the complete rules of a piece shorter than a page.
     if piece.len() < PAGE_SIZE {
-        if let Err(e) = plan(&list) {
-            return (rules_errno(e), set.to_vec());
+        if let Err(e) = apply(op, set, &complete) {
+            return (e, set.to_vec());
         }
     }
-    if matches!(t.tail(), Ok(Tail::Unfinished)) {
-        return ("OK", set.to_vec());
+    // At close: the end of the text joins if it is a rule; if it is only
+    // the start of one, or the whole does not apply, the text is undone.
+    let mut all = complete;
+    match tail {
+        RefTail::Unfinished => return ("OK", set.to_vec()),
+        RefTail::Rule(r) if !all.contains(&r) => all.push(r),
+        _ => {}
     }
-    // At close: the tail joins; a refusal now undoes the text silently.
-    let mut all = list;
-    if let Some(r) = tail {
-        if !all.contains(&r) {
-            all.push(r);
-        }
-    }
-    match plan(&all) {
-        Ok(p) => ("OK", p.iter().map(|p| p.rule).collect()),
+    match apply(op, set, &all) {
+        Ok(s) => ("OK", s),
         Err(_) => ("OK", set.to_vec()),
     }
 }
 
-fn rules_errno(e: RulesError) -> &'static str {
-    match e {
-        RulesError::TooMany => "ENOSPC",
-        RulesError::NotFound(_) => "ENOENT",
-        RulesError::NoMem => "ENOMEM",
-    }
-}
-
 fn main() {
-    let mut set: Vec<Rule> = Vec::new();
+    let mut set: Vec<RefRule> = Vec::new();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     for line in io::stdin().lock().lines() {
         let line = line.unwrap();
         let (file, data) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         let data = unhex(data.trim());
-        let verdict: String = match file {
+        let verdict: &str = match file {
             "reset" => {
                 set.clear();
-                "OK".into()
+                "OK"
             }
-            "insmod" => match plan_replace::<Host>(&[], &data) {
-                Ok(p) => {
-                    set = p.iter().map(|p| p.rule).collect();
-                    "OK".into()
+            // The parameter is one final text (no pieces, no unfinished end).
+            "insmod" => match re::parse_set(&data) {
+                Ok(v) if v.len() <= MAX_RULES => {
+                    set = v;
+                    "OK"
                 }
-                Err(_) => "EINVAL".into(),
+                _ => "EINVAL",
             },
-            // A zero-byte write never reaches the module: nothing changes.
-            _ if data.is_empty() => "OK".into(),
+            _ if data.is_empty() => "OK",
             "enabled" => match &data[..data.len().min(PAGE_SIZE)] {
-                b"0" | b"1" | b"0\n" | b"1\n" => "OK".into(),
-                _ => "EINVAL".into(),
+                b"0" | b"1" | b"0\n" | b"1\n" => "OK",
+                _ => "EINVAL",
             },
             op => {
-                let piece = &data[..data.len().min(PAGE_SIZE)];
-                let (verdict, new) = one_piece(op, &set, piece);
+                let (verdict, new) = one_piece(op, &set, &data[..data.len().min(PAGE_SIZE)]);
                 set = new;
-                verdict.into()
+                verdict
             }
         };
+        // README: `rules` reads "active rules, canonical, one per line, in
+        // the order added"; the canonical form is the reference printer's.
         let text: String = set.iter().map(|r| format!("{r}\n")).collect();
         writeln!(out, "{verdict}\n{}", hex(text.as_bytes())).unwrap();
         out.flush().unwrap();

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Hand-written mutation testing of the kernel-free core (src/rules), the
+scripted stand-in for `cargo mutants` (not installed here).
+
+  tests/host/mutants.py [ID...]        default: every mutant below
+
+Each mutant replaces one exact snippet of one file of src/rules. The run
+works on a copy (src/ and tests/host/ copied to a temporary directory with
+the same layout, its own target directory), so the working tree's src/ is
+never written, whatever happens to the run. For each mutant, `cargo test
+--release --offline` runs over the copy: a failing test kills the mutant, a
+build error makes it unviable, a clean pass lets it survive. Results go to
+stdout, one line per mutant, and a summary; docs/MUTANTS.md records them.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+# (id, file under src/rules, exact snippet, replacement, what it breaks)
+MUTANTS = [
+    # rule.rs: the reverse direction and the naive matcher (the linear path).
+    ("R1", "rule.rs", "            iif: self.oif,\n            oif: self.iif,\n", "",
+     "reversed() keeps iif/oif (no device swap)"),
+    ("R2", "rule.rs", "            sport: self.dport,\n            dport: self.sport,\n", "",
+     "reversed() keeps the ports"),
+    ("R3", "rule.rs", "            saddr: self.daddr,\n            daddr: self.saddr,\n", "",
+     "reversed() keeps the addresses"),
+    ("R4", "rule.rs", "(!self.oneway && self.reversed().matches_forward(k))", "self.reversed().matches_forward(k)",
+     "oneway ignored by the naive matcher"),
+    ("R5", "rule.rs", "self.lo <= p && p <= self.hi", "self.lo <= p && p < self.hi",
+     "port range end off by one"),
+    ("R6", "rule.rs", "self.lo <= p && p <= self.hi", "self.lo < p && p <= self.hi",
+     "port range start off by one"),
+    ("R7", "rule.rs", "    if len == 0 {\n        return 0;\n    }\n    let ones", "    if len <= 1 {\n        return 0;\n    }\n    let ones",
+     "prefix mask of /1 is /0"),
+    ("R8", "rule.rs", "(ones >> (width - len)) << (width - len)", "(ones >> (width - len)) << (width - len) & !1",
+     "prefix mask drops the last address bit"),
+    ("R9", "rule.rs", "        if self.needs_ports() && !k.has_ports {\n            return false;\n        }\n", "",
+     "port rules match packets whose ports were not read"),
+    ("R10", "rule.rs", "            Family::V4 if v6 => return false,\n", "",
+     "ip rules match IPv6 packets"),
+    ("R11", "rule.rs", "            if n != k.iif {", "            if n != k.oif {",
+     "iif compared with the output device"),
+    ("R12", "rule.rs", "u128::from(u32::MAX)", "u128::MAX",
+     "IPv4 prefix mask spills into the upper 96 bits"),
+    # classify.rs: the compiled path (more than 4 rules).
+    ("C1", "classify.rs", "                if rev != *r {", "                if rev == *r {",
+     "compiled: reverse variant dropped"),
+    ("C2", "classify.rs", "            if !r.oneway {\n                let rev", "            if r.oneway {\n                let rev",
+     "compiled: oneway inverted"),
+    ("C3", "classify.rs", "            s.bounds.push(u32::from(r.hi) + 1)?;", "            s.bounds.push(u32::from(r.hi))?;",
+     "compiled: port interval end off by one"),
+    ("C4", "classify.rs", "partition_point(|s| s.start <= port)", "partition_point(|s| s.start < port)",
+     "compiled: interval search off by one"),
+    ("C5", "classify.rs", "            if t.min_rule >= best {", "            if best != NONE {",
+     "compiled: stops at the first table that matches (not the earliest rule)"),
+    ("C6", "classify.rs", "            if m.needs_ports() && !k.has_ports {\n                continue;\n            }\n", "",
+     "compiled: port tables probed for packets without ports"),
+    ("C7", "classify.rs", "Filter::Saddr => fold16(k.saddr & t.smask)", "Filter::Saddr => fold16(k.saddr)",
+     "compiled: address prefilter without the prefix mask"),
+    ("C8", "classify.rs", "                iif: if m.iif { k.iif.0 } else { 0 },", "                iif: if m.iif { k.oif.0 } else { 0 },",
+     "compiled: iif looked up in the output device"),
+    ("C9", "classify.rs", "            order.sort_unstable_by_key(|&i| tables[i as usize].min_rule);\n", "",
+     "compiled: tables not probed in rule order"),
+    ("C10", "classify.rs", "                if t.mask.fam == 0 || t.mask.fam == fam {", "                if t.mask.fam == fam {",
+     "compiled: family-free tables never probed"),
+    ("C11", "classify.rs", ".find(|b| b.sport.contains(k.sport) && b.dport.contains(k.dport))", ".find(|b| b.sport.contains(k.sport) || b.dport.contains(k.dport))",
+     "compiled: two-range boxes match on either port"),
+    ("C12", "classify.rs", "                s.label[i] = v.rule;", "                s.label[i] = v.rule.min(s.label[i]);",
+     "compiled: interval labels (equivalent? rule order is already ascending)"),
+    ("C13", "classify.rs", "            let hi = s.bounds.binary_search(&(u32::from(r.hi) + 1)).unwrap_or(n);", "            let hi = s.bounds.binary_search(&(u32::from(r.hi))).unwrap_or(n);",
+     "compiled: painted interval stops one bound early"),
+    ("C14", "classify.rs", "        } else if m.slen >= 8 {", "        } else if m.slen >= 200 {",
+     "compiled: no address prefilter (equivalent: the prefilter is only a shortcut)"),
+    ("C15", "classify.rs", "pub const LINEAR_MAX: usize = 4;", "pub const LINEAR_MAX: usize = 0;",
+     "every set compiled (equivalent in results)"),
+    # parse.rs: the rule language.
+    ("P1", "parse.rs", "(lo <= hi).then_some(PortRange { lo, hi })", "(lo < hi).then_some(PortRange { lo, hi })",
+     "N-N refused"),
+    ("P2", "parse.rs", "            addr: addr & prefix_mask(v6, len),", "            addr,",
+     "host bits kept"),
+    ("P3", "parse.rs", "        if n > max {", "        if n > max + 1 {",
+     "numbers one past the maximum accepted"),
+    ("P4", "parse.rs", "        && w.len() <= IFNAME_MAX\n        && w != b\".\"", "        && w.len() < IFNAME_MAX\n        && w != b\".\"",
+     "15-byte interface names refused"),
+    ("P5", "parse.rs", "        (Some(PROTO_ICMP), Some(w)) => imply(Family::V4, w)?,\n", "",
+     "icmp does not imply ip"),
+    ("P6", "parse.rs", "        if !r.proto.is_some_and(proto_has_ports) {", "        if r.proto.is_none() {",
+     "ports allowed with any protocol"),
+    ("P7", "parse.rs", "        if seen[slot] {\n            return Err(err(", "        if seen[slot] && slot != 0 {\n            return Err(err(",
+     "ip and ip6 both accepted"),
+    ("P8", "parse.rs", "    if !seen[..8].iter().any(|&s| s) {", "    if !seen.iter().any(|&s| s) {",
+     "oneway alone is a rule"),
+    ("P9", "parse.rs", "if let Some(c) = line.iter().position(|&b| b == b'#') {", "if let Some(c) = line.iter().position(|&b| b == b'$') {",
+     "no comments"),
+    ("P10", "parse.rs", "    matches!(b, b' ' | b'\\t' | b'\\r' | 0x0b | 0x0c)", "    matches!(b, b' ' | b'\\r' | 0x0b | 0x0c)",
+     "tab is not a blank"),
+    ("P11", "parse.rs", "(u128::from(a.parse::<Ipv6Addr>().ok()?), true, 128)", "(u128::from(a.parse::<Ipv6Addr>().ok()?), true, 64)",
+     "IPv6 prefixes longer than /64 refused"),
+    ("P12", "parse.rs", "            Some(i) => parse_num(&w[..i], 65535).is_some() && digits_upto(&w[i + 1..], 65535),", "            Some(i) => parse_num(&w[..i], 65535).is_some(),",
+     "could_continue: any end of a port range held"),
+    ("P13", "parse.rs", "                || (b\"oneway\".starts_with(w) && !seen[ONEWAY_SLOT]);", ";",
+     "could_continue: a cut `oneway` refused"),
+    ("P14", "parse.rs", "        (Some(PROTO_ICMPV6), Some(w)) => imply(Family::V6, w)?,\n", "",
+     "icmpv6 does not imply ip6"),
+    ("P15", "parse.rs", "        && w.iter()\n            .all(|&b| (0x21..0x7f).contains(&b) && b != b'/' && b != b':')\n}", "        && w.iter()\n            .all(|&b| (0x21..0x7f).contains(&b) && b != b'/')\n}",
+     "':' allowed in interface names"),
+    ("P16", "parse.rs", "    if (seen[4] || seen[5]) && ports_proto == Some(false) {\n        return false;\n    }\n", "",
+     "could_continue: ports after a protocol without ports held"),
+    ("P17", "parse.rs", "        1 => parse_num(w, 255).is_some(),\n        2 | 3 => {\n            w.len() <= 49", "        1 => true,\n        2 | 3 => {\n            w.len() <= 49",
+     "could_continue: any cut protocol number held"),
+    # print.rs: the canonical form.
+    ("PR1", "print.rs", "        if p.len != if v6 { 128 } else { 32 } {", "        if p.len != 128 {",
+     "IPv4 /32 printed"),
+    ("PR2", "print.rs", "        if self.lo == self.hi {", "        if false {",
+     "single port printed as N-N"),
+    ("PR3", "print.rs", "            Family::V4 => word(f, format_args!(\"ip\"))?,", "            Family::V4 => {}",
+     "ip family not printed"),
+    # set.rs: replace, add, del.
+    ("S1", "set.rs", "            rules.truncate(at);", "            let _ = at;",
+     "replace keeps repeated rules"),
+    ("S2", "set.rs", "            None => return Err(RulesError::NotFound(*r)),", "            None => {}",
+     "del of an absent rule succeeds"),
+    ("S3", "set.rs", "    if new.len() > MAX_RULES {", "    if new.len() > MAX_RULES + 1 {",
+     "replace allows 65537 rules"),
+    ("S4", "set.rs", "    if old.len() + fresh > MAX_RULES {", "    if old.len() + fresh >= MAX_RULES {",
+     "add refuses the 65536th rule"),
+]
+
+
+def run(cmd, cwd, env, timeout):
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout
+    except subprocess.TimeoutExpired as e:
+        return "timeout", (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+
+
+def main():
+    want = set(sys.argv[1:])
+    work = tempfile.mkdtemp(prefix="ctskip-mutants-")
+    shutil.copytree(os.path.join(ROOT, "src"), os.path.join(work, "src"))
+    shutil.copytree(os.path.join(ROOT, "tests", "host"), os.path.join(work, "tests", "host"),
+                    ignore=shutil.ignore_patterns("target"))
+    host = os.path.join(work, "tests", "host")
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "target"))
+    cmd = ["cargo", "test", "--release", "--offline", "-q", "--no-fail-fast"]
+    rc, out = run(cmd, host, env, 1800)
+    if rc != 0:
+        print(out[-3000:])
+        sys.exit("the unmutated tests fail: fix that first")
+    results = []
+    for mid, f, old, new, what in MUTANTS:
+        if want and mid not in want:
+            continue
+        path = os.path.join(work, "src", "rules", f)
+        with open(path) as fh:
+            orig = fh.read()
+        n = orig.count(old)
+        if n != 1:
+            results.append((mid, "NOT APPLIED", f"snippet found {n} times", what))
+            print(f"{mid:5} NOT APPLIED ({n} matches)  {what}", flush=True)
+            continue
+        with open(path, "w") as fh:
+            fh.write(orig.replace(old, new))
+        t0 = time.time()
+        rc, out = run(cmd, host, env, 900)
+        with open(path, "w") as fh:
+            fh.write(orig)
+        if rc == 0:
+            verdict, why = "SURVIVED", ""
+        elif rc == "timeout":
+            verdict, why = "KILLED", "timeout"
+        elif "error[E" in out or "could not compile" in out:
+            verdict, why = "UNVIABLE", "does not build"
+        else:
+            verdict = "KILLED"
+            failed = [l.split()[1] for l in out.splitlines() if l.startswith("test ") and l.rstrip().endswith("FAILED")]
+            failed += [l.strip().split("---- ")[1].split(" ")[0] for l in out.splitlines() if l.startswith("---- ")]
+            why = ", ".join(sorted(set(failed))) or "a test failed"
+        results.append((mid, verdict, why, what))
+        print(f"{mid:5} {verdict:9} {time.time() - t0:5.0f}s  {what}  [{why}]", flush=True)
+    killed = sum(r[1] == "KILLED" for r in results)
+    viable = sum(r[1] in ("KILLED", "SURVIVED") for r in results)
+    print(f"\n{killed} of {viable} viable mutants killed; "
+          f"survivors: {' '.join(r[0] for r in results if r[1] == 'SURVIVED') or 'none'}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
