@@ -86,11 +86,17 @@ pub fn key_for(set: &[reference::RefRule], b: &[u8; 12]) -> rules::PacketKey {
         Some(Fam::Ip6) if b[0] & 4 == 0 => true,
         _ => b[0] & 1 != 0,
     };
-    let noise = |sel: u8| u128::from(sel).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) ^ u128::from(b[10]);
+    let noise = |sel: u8| {
+        u128::from(sel).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) ^ u128::from(b[10])
+    };
     // An address inside the prefix (host bits from the selector), the first
     // one outside it (its last prefix bit flipped), or an unrelated one.
     // (The rule's own width: a key may be of the other family.)
-    let nw = if r.is_some_and(|r| r.family == Fam::Ip6) { 128 } else { 32 };
+    let nw = if r.is_some_and(|r| r.family == Fam::Ip6) {
+        128
+    } else {
+        32
+    };
     let addr = |sel: u8| -> u128 {
         let net: Option<Net> = r.and_then(|r| if sel & 0x80 != 0 { r.saddr } else { r.daddr });
         let a = match net {
@@ -100,7 +106,11 @@ pub fn key_for(set: &[reference::RefRule], b: &[u8; 12]) -> rules::PacketKey {
             None if v6 => u128::from(sel) << 100 | 1,
             None => u128::from(0x0a00_0000u32 | u32::from(sel)),
         };
-        if v6 { a } else { a & 0xffff_ffff }
+        if v6 {
+            a
+        } else {
+            a & 0xffff_ffff
+        }
     };
     let proto = match r.and_then(|r| r.proto) {
         Some(p) if b[0] & 8 == 0 => p,
@@ -142,8 +152,16 @@ pub fn key_for(set: &[reference::RefRule], b: &[u8; 12]) -> rules::PacketKey {
         has_ports: b[0] & 2 == 0,
         sport: port(b[4], pick_range(b[5])),
         dport: port(b[6], pick_range(b[7] ^ 0x80)),
-        iif: if with_iif { name(b[8], r.and_then(|r| r.iif.as_ref())) } else { rules::IfName::default() },
-        oif: if with_oif { name(b[9], r.and_then(|r| r.oif.as_ref())) } else { rules::IfName::default() },
+        iif: if with_iif {
+            name(b[8], r.and_then(|r| r.iif.as_ref()))
+        } else {
+            rules::IfName::default()
+        },
+        oif: if with_oif {
+            name(b[9], r.and_then(|r| r.oif.as_ref()))
+        } else {
+            rules::IfName::default()
+        },
     };
     if b[0] & 0x40 != 0 {
         reverse(&k)
@@ -169,7 +187,11 @@ pub fn reverse(k: &rules::PacketKey) -> rules::PacketKey {
 /// Compares the module's classifier, built from `set`, with the README
 /// reference's first match over `refs` (the same rules, read by the
 /// reference parser) on `k` and on its reverse.
-pub fn check_classifier(c: &rules::Classifier<Host>, refs: &[reference::RefRule], k: &rules::PacketKey) {
+pub fn check_classifier(
+    c: &rules::Classifier<Host>,
+    refs: &[reference::RefRule],
+    k: &rules::PacketKey,
+) {
     for k in [*k, reverse(k)] {
         let want = reference::first_match(refs, &k);
         let got = c.lookup(&k);
@@ -180,7 +202,9 @@ pub fn check_classifier(c: &rules::Classifier<Host>, refs: &[reference::RefRule]
                 show(got),
                 show(want),
                 refs.len(),
-                refs.iter().map(|r| alloc::format!("  {r}\n")).collect::<alloc::string::String>()
+                refs.iter()
+                    .map(|r| alloc::format!("  {r}\n"))
+                    .collect::<alloc::string::String>()
             );
         }
     }
@@ -208,12 +232,27 @@ pub fn cut_word_checked_alone(end: &[u8]) -> bool {
     let w = reference::words(end);
     let cut = end.last().is_some_and(|&b| !reference::is_blank(b));
     fn takes_value(x: &[u8]) -> bool {
-        [&b"proto"[..], b"saddr", b"daddr", b"sport", b"dport", b"iif", b"oif"].contains(&x)
+        [
+            &b"proto"[..],
+            b"saddr",
+            b"daddr",
+            b"sport",
+            b"dport",
+            b"iif",
+            b"oif",
+        ]
+        .contains(&x)
     }
     // The keyword still waiting for its value after `ws` (a keyword's value
     // may itself look like a keyword: `iif iif`).
     fn pending<'a>(ws: &[&'a [u8]]) -> Option<&'a [u8]> {
-        ws.iter().fold(None, |p, &x| if p.is_none() && takes_value(x) { Some(x) } else { None })
+        ws.iter().fold(None, |p, &x| {
+            if p.is_none() && takes_value(x) {
+                Some(x)
+            } else {
+                None
+            }
+        })
     }
     // 2: the complete words end with a keyword waiting for its value (which
     // the cut word, if any, begins) and the words before it conflict.
@@ -225,12 +264,14 @@ pub fn cut_word_checked_alone(end: &[u8]) -> bool {
         }
     }
     // 1: a cut keyword prefix, protocol number or address value.
-    let Some(&last) = w.last().filter(|_| cut) else { return false };
+    let Some(&last) = w.last().filter(|_| cut) else {
+        return false;
+    };
     match pending(done) {
         Some(k) => [&b"saddr"[..], b"daddr", b"proto"].contains(&k),
         None => [
-            "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre", "esp", "ah", "proto", "saddr",
-            "daddr", "sport", "dport", "iif", "oif", "oneway",
+            "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre", "esp",
+            "ah", "proto", "saddr", "daddr", "sport", "dport", "iif", "oif", "oneway",
         ]
         .iter()
         .any(|k| k.as_bytes().starts_with(last)),
@@ -246,9 +287,9 @@ pub fn cut_word_checked_alone(end: &[u8]) -> bool {
 /// sets the reference says; and the classifier finds the rule the
 /// reference's first-match finds, in both directions.
 pub fn fuzz_check(data: &[u8]) {
+    use alloc::string::String;
     use reference::RefRule;
     use rules::{plan_add, plan_del, plan_replace, Classifier, Rule, SetError};
-    use alloc::string::String;
 
     // The rule text runs up to the first 0xff byte (never valid in a rule);
     // the bytes after it make packet keys.
@@ -263,12 +304,27 @@ pub fn fuzz_check(data: &[u8]) {
         Ok(())
     });
     let want = reference::parse_text(text);
-    let texts = |v: &[Rule]| v.iter().map(|r| alloc::format!("{r}")).collect::<Vec<String>>();
-    let ref_texts = |v: &[RefRule]| v.iter().map(|r| alloc::format!("{r}")).collect::<Vec<String>>();
+    let texts = |v: &[Rule]| {
+        v.iter()
+            .map(|r| alloc::format!("{r}"))
+            .collect::<Vec<String>>()
+    };
+    let ref_texts = |v: &[RefRule]| {
+        v.iter()
+            .map(|r| alloc::format!("{r}"))
+            .collect::<Vec<String>>()
+    };
     match (&res, &want) {
         (Ok(()), Ok(w)) => assert_eq!(texts(&parsed), ref_texts(w), "canonical forms of {text:?}"),
-        (Err(Ok(e)), Err(w)) => assert_eq!(e.line_no, w.line, "error line of {text:?}: {e} vs reference {w:?}"),
-        _ => panic!("{text:?}: module {:?} but the README reference {want:?}", res.as_ref().map_err(|e| e.as_ref().map(|e| alloc::format!("{e}")))),
+        (Err(Ok(e)), Err(w)) => assert_eq!(
+            e.line_no, w.line,
+            "error line of {text:?}: {e} vs reference {w:?}"
+        ),
+        _ => panic!(
+            "{text:?}: module {:?} but the README reference {want:?}",
+            res.as_ref()
+                .map_err(|e| e.as_ref().map(|e| alloc::format!("{e}")))
+        ),
     }
     for r in &parsed {
         let c = alloc::format!("{r}");
@@ -299,7 +355,10 @@ pub fn fuzz_check(data: &[u8]) {
         assert!(plan_del::<Host>(&all, text).unwrap().is_empty());
         // Deleting from a set that lacks some of the text's rules: ENOENT.
         if n > 0 {
-            assert!(matches!(plan_del::<Host>(&uniq[..n], text), Err(SetError::NotFound(_))));
+            assert!(matches!(
+                plan_del::<Host>(&uniq[..n], text),
+                Err(SetError::NotFound(_))
+            ));
         }
     }
     // Classifier vs reference on keys made from the remaining bytes.
@@ -325,7 +384,10 @@ mod kapi_pure {
     fn words(s: &str) -> Vec<(String, Option<String>)> {
         split(s.as_bytes())
             .map(|a| {
-                (String::from_utf8_lossy(a.name).into_owned(), a.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+                (
+                    String::from_utf8_lossy(a.name).into_owned(),
+                    a.value.map(|v| String::from_utf8_lossy(v).into_owned()),
+                )
             })
             .collect()
     }
@@ -333,12 +395,21 @@ mod kapi_pure {
     #[test]
     fn splits_like_the_kernel() {
         let w = |n: &str, v: Option<&str>| (n.to_string(), v.map(str::to_string));
-        assert_eq!(words("rules=udp dport 53"), [w("rules", Some("udp")), w("dport", None), w("53", None)]);
-        assert_eq!(words(" rules=\"udp dport 53; tcp dport 80\"  priority=-250 "), [
-            w("rules", Some("udp dport 53; tcp dport 80")),
-            w("priority", Some("-250"))
-        ]);
-        assert_eq!(words("\"rules=udp dport 53\""), [w("rules", Some("udp dport 53"))]);
+        assert_eq!(
+            words("rules=udp dport 53"),
+            [w("rules", Some("udp")), w("dport", None), w("53", None)]
+        );
+        assert_eq!(
+            words(" rules=\"udp dport 53; tcp dport 80\"  priority=-250 "),
+            [
+                w("rules", Some("udp dport 53; tcp dport 80")),
+                w("priority", Some("-250"))
+            ]
+        );
+        assert_eq!(
+            words("\"rules=udp dport 53\""),
+            [w("rules", Some("udp dport 53"))]
+        );
         assert_eq!(words("enabled"), [w("enabled", None)]);
         assert_eq!(words(""), []);
     }
@@ -371,7 +442,13 @@ mod kapi_pure {
     }
 
     fn skb(head: usize, data: usize, nh: u16, len: u32, data_len: u32) -> Linear {
-        Linear { head, data, network_header: nh, len, data_len }
+        Linear {
+            head,
+            data,
+            network_header: nh,
+            len,
+            data_len,
+        }
     }
 
     #[test]
@@ -392,7 +469,11 @@ mod kapi_pure {
         assert_eq!(s.find(0, 4), None);
         assert_eq!(s.find(6, 4), Some(0));
         // Broken or huge values never wrap.
-        assert_eq!(skb(1000, 1064, 64, 10, 20).find(0, 1), None, "data_len > len");
+        assert_eq!(
+            skb(1000, 1064, 64, 10, 20).find(0, 1),
+            None,
+            "data_len > len"
+        );
         assert_eq!(skb(usize::MAX - 10, 0, 64, 100, 0).find(0, 1), None);
         assert_eq!(skb(1000, 1064, 64, 100, 0).find(usize::MAX, 4), None);
     }

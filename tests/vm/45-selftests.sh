@@ -8,7 +8,9 @@
 #
 # Which ones run, and why the others do not: see README "Someone else's tests".
 . "$(dirname "$0")/lib.sh"
-SELFTESTS=${CTSKIP_SELFTESTS:-conntrack_icmp_related.sh conntrack_tcp_unreplied.sh nft_conntrack_helper.sh nft_nat.sh}
+# nft_nat.sh is not among them: its portshadow cases fail here without
+# ctskip (socat's UDP replies are refused with Debian 12's socat/nft).
+SELFTESTS=${CTSKIP_SELFTESTS:-conntrack_icmp_related.sh conntrack_tcp_unreplied.sh nft_conntrack_helper.sh}
 n=$(wc -w <<< "$SELFTESTS")
 # CI (the default scale) runs each twice: without ctskip and with rules that
 # match none of its traffic; CTSKIP_SCALE=full also with no rules.

@@ -115,7 +115,11 @@ fn width(fam: Fam) -> u32 {
 
 /// The top `len` bits of a `w`-bit value, as a mask.
 pub fn mask(w: u32, len: u8) -> u128 {
-    let all = if w == 128 { u128::MAX } else { (1u128 << w) - 1 };
+    let all = if w == 128 {
+        u128::MAX
+    } else {
+        (1u128 << w) - 1
+    };
     if len == 0 {
         0
     } else {
@@ -279,7 +283,9 @@ pub fn is_blank(b: u8) -> bool {
 
 /// The words of one rule's text.
 pub fn words(s: &[u8]) -> Vec<&[u8]> {
-    s.split(|&b| is_blank(b)).filter(|w| !w.is_empty()).collect()
+    s.split(|&b| is_blank(b))
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// A keyword of the grammar.
@@ -327,7 +333,10 @@ const KEYWORDS: [(&str, Kw); 20] = [
 ];
 
 fn keyword(w: &[u8]) -> Option<Kw> {
-    KEYWORDS.iter().find(|(n, _)| n.as_bytes() == w).map(|&(_, k)| k)
+    KEYWORDS
+        .iter()
+        .find(|(n, _)| n.as_bytes() == w)
+        .map(|&(_, k)| k)
 }
 
 /// A decimal number of any number of digits (leading zeros allowed), at
@@ -378,7 +387,13 @@ fn cidr(w: &[u8]) -> Option<(Fam, Net)> {
         Some(l) => number(l.as_bytes(), w)? as u8,
         None => w as u8,
     };
-    Some((fam, Net { addr: addr & mask(w, len), len }))
+    Some((
+        fam,
+        Net {
+            addr: addr & mask(w, len),
+            len,
+        },
+    ))
 }
 
 /// README: `NAME := network interface name, 1 to 15 bytes (visible ASCII,
@@ -386,7 +401,8 @@ fn cidr(w: &[u8]) -> Option<(Fam, Net)> {
 fn ifname(w: &[u8]) -> Option<Vec<u8>> {
     let ok = !w.is_empty()
         && w.len() <= NAME_MAX
-        && w.iter().all(|&b| (0x21..=0x7e).contains(&b) && b != b'/' && b != b':')
+        && w.iter()
+            .all(|&b| (0x21..=0x7e).contains(&b) && b != b'/' && b != b':')
         && w != b"."
         && w != b"..";
     ok.then(|| w.to_vec())
@@ -417,7 +433,15 @@ impl Draft {
             _ => None,
         };
         let mut fam = Fam::Both;
-        for f in [self.family, from_proto, self.saddr.map(|a| a.0), self.daddr.map(|a| a.0)].into_iter().flatten() {
+        for f in [
+            self.family,
+            from_proto,
+            self.saddr.map(|a| a.0),
+            self.daddr.map(|a| a.0),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if fam != Fam::Both && fam != f {
                 return None;
             }
@@ -429,7 +453,8 @@ impl Draft {
     /// Whether more words could still make this a rule.
     fn can_finish(&self) -> bool {
         let ports = self.sport.is_some() || self.dport.is_some();
-        self.implied().is_some() && !(ports && self.proto.is_some_and(|p| !PORT_PROTOS.contains(&p)))
+        self.implied().is_some()
+            && !(ports && self.proto.is_some_and(|p| !PORT_PROTOS.contains(&p)))
     }
 
     fn used(&self, k: Kw) -> bool {
@@ -487,7 +512,9 @@ impl Draft {
 
     fn finish(self) -> Result<RefRule, &'static str> {
         let family = self.implied().ok_or("address family conflict")?;
-        if (self.sport.is_some() || self.dport.is_some()) && !self.proto.is_some_and(|p| PORT_PROTOS.contains(&p)) {
+        if (self.sport.is_some() || self.dport.is_some())
+            && !self.proto.is_some_and(|p| PORT_PROTOS.contains(&p))
+        {
             return Err("ports need tcp, udp, udplite, sctp or dccp");
         }
         // README: "A rule needs at least one field" (`oneway` is none).
@@ -527,7 +554,11 @@ pub fn parse_rule(text: &[u8]) -> Result<Option<RefRule>, &'static str> {
     let mut it = ws.iter();
     while let Some(w) = it.next() {
         let k = keyword(w).ok_or("unknown keyword")?;
-        let v: &[u8] = if k.takes_value() { it.next().ok_or("missing value")? } else { b"" };
+        let v: &[u8] = if k.takes_value() {
+            it.next().ok_or("missing value")?
+        } else {
+            b""
+        };
         d.set(k, v)?;
     }
     d.finish().map(Some)
@@ -605,7 +636,9 @@ pub fn could_become_rule(s: &[u8]) -> bool {
     match (pending, part) {
         (_, None) => true,
         (Some(k), Some(p)) => value_could_be(&d, k, p),
-        (None, Some(p)) => KEYWORDS.iter().any(|&(n, k)| n.as_bytes().starts_with(p) && d.may_take(k)),
+        (None, Some(p)) => KEYWORDS
+            .iter()
+            .any(|&(n, k)| n.as_bytes().starts_with(p) && d.may_take(k)),
     }
 }
 
@@ -615,7 +648,8 @@ fn value_could_be(d: &Draft, k: Kw, p: &[u8]) -> bool {
     let digits = |p: &[u8]| p.iter().all(u8::is_ascii_digit);
     // A number that starts with digits `p` is `p` itself or `p` followed by
     // more digits, which only makes it larger.
-    let num_prefix = |p: &[u8], max: u32| -> bool { digits(p) && (p.is_empty() || number(p, max).is_some()) };
+    let num_prefix =
+        |p: &[u8], max: u32| -> bool { digits(p) && (p.is_empty() || number(p, max).is_some()) };
     match k {
         Kw::ProtoN => {
             digits(p)
@@ -629,9 +663,13 @@ fn value_could_be(d: &Draft, k: Kw, p: &[u8]) -> bool {
         Kw::Sport | Kw::Dport => match p.iter().position(|&b| b == b'-') {
             None => num_prefix(p, 65535),
             Some(i) => {
-                let Some(lo) = number(&p[..i], 65535) else { return false };
+                let Some(lo) = number(&p[..i], 65535) else {
+                    return false;
+                };
                 let q = strip_zeros(&p[i + 1..]);
-                digits(q) && (lo..=65535u32).any(|m| std::format!("{m}").as_bytes().starts_with(q) || q.is_empty())
+                digits(q)
+                    && (lo..=65535u32)
+                        .any(|m| std::format!("{m}").as_bytes().starts_with(q) || q.is_empty())
             }
         },
         Kw::Saddr | Kw::Daddr => match p.iter().position(|&b| b == b'/') {
@@ -640,7 +678,11 @@ fn value_could_be(d: &Draft, k: Kw, p: &[u8]) -> bool {
                 if !fits(addr) {
                     return false;
                 }
-                let w = if cidr(addr).is_some_and(|(f, _)| f == Fam::Ip6) { 128 } else { 32 };
+                let w = if cidr(addr).is_some_and(|(f, _)| f == Fam::Ip6) {
+                    128
+                } else {
+                    32
+                };
                 let q = strip_zeros(&p[i + 1..]);
                 digits(q) && (q.is_empty() || number(q, w).is_some())
             }
@@ -663,8 +705,21 @@ fn strip_zeros(p: &[u8]) -> &[u8] {
 /// Endings that complete any start of an address text that some address
 /// text starts with: nothing; a zero group or `::` (IPv6); the missing
 /// octets of a dotted quad (IPv4, or IPv6's last 32 bits).
-const ADDR_ENDS: [&str; 13] =
-    ["", "0", ":", "::", ":0", "::0", ".0", ".0.0", ".0.0.0", "0.0", "0.0.0", "0.0.0.0", "::0.0.0.0"];
+const ADDR_ENDS: [&str; 13] = [
+    "",
+    "0",
+    ":",
+    "::",
+    ":0",
+    "::0",
+    ".0",
+    ".0.0",
+    ".0.0.0",
+    "0.0",
+    "0.0.0",
+    "0.0.0.0",
+    "::0.0.0.0",
+];
 
 /// What the end of a text (after its last newline or `;`, with no `#`)
 /// is: nothing, a whole rule, the start of a rule, or never a rule.
@@ -684,7 +739,10 @@ pub fn split_tail(text: &[u8]) -> (&[u8], RefTail) {
     if last.contains(&b'#') {
         return (text, RefTail::Empty);
     }
-    let cut = last.iter().rposition(|&b| b == b';').map_or(line_start, |i| line_start + i + 1);
+    let cut = last
+        .iter()
+        .rposition(|&b| b == b';')
+        .map_or(line_start, |i| line_start + i + 1);
     let (done, end) = text.split_at(cut);
     let tail = match parse_rule(end) {
         Ok(None) => RefTail::Empty,
@@ -703,30 +761,80 @@ mod tests {
 
     fn canon(t: &str) -> String {
         match parse_text(t.as_bytes()) {
-            Ok(v) => v.iter().map(|r| format!("{r}")).collect::<Vec<_>>().join("; "),
+            Ok(v) => v
+                .iter()
+                .map(|r| format!("{r}"))
+                .collect::<Vec<_>>()
+                .join("; "),
             Err(e) => format!("ERR {}", e.why),
         }
     }
 
     #[test]
     fn readme_examples() {
-        assert_eq!(canon("tcp daddr 2001:db8::1/32"), "ip6 tcp daddr 2001:db8::/32");
+        assert_eq!(
+            canon("tcp daddr 2001:db8::1/32"),
+            "ip6 tcp daddr 2001:db8::/32"
+        );
         assert_eq!(canon("proto 6"), "tcp");
-        assert_eq!(canon("dport 53 udp # c\n\n;ip6 udp dport 4789"), "udp dport 53; ip6 udp dport 4789");
+        assert_eq!(
+            canon("dport 53 udp # c\n\n;ip6 udp dport 4789"),
+            "udp dport 53; ip6 udp dport 4789"
+        );
         assert_eq!(canon("udp dport 70000"), "ERR bad port or port range");
         assert_eq!(canon("tcp dport"), "ERR missing value");
         assert_eq!(canon("icmp saddr ::1"), "ERR address family conflict");
-        assert_eq!(canon("gre dport 1"), "ERR ports need tcp, udp, udplite, sctp or dccp");
+        assert_eq!(
+            canon("gre dport 1"),
+            "ERR ports need tcp, udp, udplite, sctp or dccp"
+        );
         assert_eq!(canon("oneway"), "ERR rule has no field");
-        assert_eq!(canon("oneway sport 1-2 saddr 10.1.2.3/8 iif eth0 tcp"), "ip tcp saddr 10.0.0.0/8 sport 1-2 iif eth0 oneway");
+        assert_eq!(
+            canon("oneway sport 1-2 saddr 10.1.2.3/8 iif eth0 tcp"),
+            "ip tcp saddr 10.0.0.0/8 sport 1-2 iif eth0 oneway"
+        );
     }
 
     #[test]
     fn tails() {
-        for held in ["u", "udp d", "udp dport", "dport 53", "ip saddr 10.0.", "ip6 daddr 2001:d", "tcp dport 100-", "iif et", "oneway", "udp dport 53 one", "saddr 1:2:3:4:5:6:1.2", "udp dport 6-5"] {
+        for held in [
+            "u",
+            "udp d",
+            "udp dport",
+            "dport 53",
+            "ip saddr 10.0.",
+            "ip6 daddr 2001:d",
+            "tcp dport 100-",
+            "iif et",
+            "oneway",
+            "udp dport 53 one",
+            "saddr 1:2:3:4:5:6:1.2",
+            "udp dport 6-5",
+        ] {
             assert!(could_become_rule(held.as_bytes()), "{held:?}");
         }
-        for bad in ["b", "bogus", "udp dport 99999", "udp dport 7000x", "udp udp", "tcp ud", "ip6 ip", "proto 256", "ip daddr 2001:db8::1 ", "udp dport 1 dport 2", "iif a/b", "ip saddr 10.0.0.x", "gre dport 80", "esp dport 5 ", "ip6 saddr 10.0.0.1 dp", "dport 80 gre ", "saddr 10.0.0.0/33", "saddr 12345", "saddr 1:2:3:4:5:6:7:8:", "iif eeeeeeeeeeeeeeee"] {
+        for bad in [
+            "b",
+            "bogus",
+            "udp dport 99999",
+            "udp dport 7000x",
+            "udp udp",
+            "tcp ud",
+            "ip6 ip",
+            "proto 256",
+            "ip daddr 2001:db8::1 ",
+            "udp dport 1 dport 2",
+            "iif a/b",
+            "ip saddr 10.0.0.x",
+            "gre dport 80",
+            "esp dport 5 ",
+            "ip6 saddr 10.0.0.1 dp",
+            "dport 80 gre ",
+            "saddr 10.0.0.0/33",
+            "saddr 12345",
+            "saddr 1:2:3:4:5:6:7:8:",
+            "iif eeeeeeeeeeeeeeee",
+        ] {
             assert!(!could_become_rule(bad.as_bytes()), "{bad:?}");
         }
     }

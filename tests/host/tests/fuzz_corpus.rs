@@ -19,10 +19,54 @@ fn corpus_replays_clean() {
 }
 
 const WORDS: &[&str] = &[
-    "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre", "esp", "ah", "proto", "saddr",
-    "daddr", "sport", "dport", "iif", "oif", "oneway", "6", "17", "58", "256", "53", "80-443", "443-80", "0-65535",
-    "65536", "10.0.0.1", "10.0.0.0/8", "10.1.2.3/33", "::1", "2001:db8::/32", "fe80::1/129", "eth0", "veth1",
-    "0123456789abcdef", ";", "\n", "#", " ", "\t", "\0", "\u{e9}", "-", "/", "",
+    "ip",
+    "ip6",
+    "tcp",
+    "udp",
+    "udplite",
+    "sctp",
+    "dccp",
+    "icmp",
+    "icmpv6",
+    "gre",
+    "esp",
+    "ah",
+    "proto",
+    "saddr",
+    "daddr",
+    "sport",
+    "dport",
+    "iif",
+    "oif",
+    "oneway",
+    "6",
+    "17",
+    "58",
+    "256",
+    "53",
+    "80-443",
+    "443-80",
+    "0-65535",
+    "65536",
+    "10.0.0.1",
+    "10.0.0.0/8",
+    "10.1.2.3/33",
+    "::1",
+    "2001:db8::/32",
+    "fe80::1/129",
+    "eth0",
+    "veth1",
+    "0123456789abcdef",
+    ";",
+    "\n",
+    "#",
+    " ",
+    "\t",
+    "\0",
+    "\u{e9}",
+    "-",
+    "/",
+    "",
 ];
 
 /// One rule's text: a random subset of the fields, in random order, with
@@ -30,14 +74,37 @@ const WORDS: &[&str] = &[
 fn rule_text() -> impl Strategy<Value = String> {
     let field = prop_oneof![
         prop::sample::select(vec!["ip", "ip6"]).prop_map(String::from),
-        prop::sample::select(vec!["tcp", "udp", "sctp", "icmp", "icmpv6", "gre", "proto 6", "proto 17", "proto 99"])
-            .prop_map(String::from),
-        (prop::sample::select(vec!["saddr", "daddr"]),
-         prop::sample::select(vec!["10.0.0.1", "10.0.0.0/8", "10.0.0.0/30", "2001:db8::/32", "2001:db8::1", "::/0"]))
+        prop::sample::select(vec![
+            "tcp", "udp", "sctp", "icmp", "icmpv6", "gre", "proto 6", "proto 17", "proto 99"
+        ])
+        .prop_map(String::from),
+        (
+            prop::sample::select(vec!["saddr", "daddr"]),
+            prop::sample::select(vec![
+                "10.0.0.1",
+                "10.0.0.0/8",
+                "10.0.0.0/30",
+                "2001:db8::/32",
+                "2001:db8::1",
+                "::/0"
+            ])
+        )
             .prop_map(|(k, v)| format!("{k} {v}")),
-        (prop::sample::select(vec!["sport", "dport"]), 0u16..2000, 0u16..300, any::<bool>())
-            .prop_map(|(k, lo, w, single)| if single { format!("{k} {lo}") } else { format!("{k} {lo}-{}", lo + w) }),
-        (prop::sample::select(vec!["iif", "oif"]), prop::sample::select(vec!["eth0", "veth1"]))
+        (
+            prop::sample::select(vec!["sport", "dport"]),
+            0u16..2000,
+            0u16..300,
+            any::<bool>()
+        )
+            .prop_map(|(k, lo, w, single)| if single {
+                format!("{k} {lo}")
+            } else {
+                format!("{k} {lo}-{}", lo + w)
+            }),
+        (
+            prop::sample::select(vec!["iif", "oif"]),
+            prop::sample::select(vec!["eth0", "veth1"])
+        )
             .prop_map(|(k, v)| format!("{k} {v}")),
         Just(String::from("oneway")),
     ];

@@ -7,6 +7,9 @@
 //! either the module or the README is wrong; the in-guest test would fail
 //! there too, so this finds it without a VM.
 
+// The errors carry the rule they name, as the module's own do (src/rules/set.rs).
+#![allow(clippy::result_large_err)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -89,14 +92,46 @@ impl Rnd {
 
 // tests/vm/badinput.py's generator, ported.
 const KEYWORDS: &[&str] = &[
-    "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre", "esp", "ah", "proto", "saddr",
-    "daddr", "sport", "dport", "iif", "oif", "oneway",
+    "ip", "ip6", "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "gre", "esp", "ah",
+    "proto", "saddr", "daddr", "sport", "dport", "iif", "oif", "oneway",
 ];
 const VALUES: &[&str] = &[
-    "0", "6", "17", "53", "255", "256", "65535", "65536", "99999999999999999999", "-1", "1-2", "2-1", "0-65535",
-    "80-443", "10.0.0.1", "10.0.0.0/8", "10.0.0.0/33", "300.1.1.1", "::1", "2001:db8::/32", "2001:db8::/129",
-    "fe80::1%eth0", "eth0", "veth1", "0123456789abcdef", "a/b", "x:y", ".", "..", "caf\u{e9}", "\u{ff}", "UDP",
-    "Dport", "#", ";", "",
+    "0",
+    "6",
+    "17",
+    "53",
+    "255",
+    "256",
+    "65535",
+    "65536",
+    "99999999999999999999",
+    "-1",
+    "1-2",
+    "2-1",
+    "0-65535",
+    "80-443",
+    "10.0.0.1",
+    "10.0.0.0/8",
+    "10.0.0.0/33",
+    "300.1.1.1",
+    "::1",
+    "2001:db8::/32",
+    "2001:db8::/129",
+    "fe80::1%eth0",
+    "eth0",
+    "veth1",
+    "0123456789abcdef",
+    "a/b",
+    "x:y",
+    ".",
+    "..",
+    "caf\u{e9}",
+    "\u{ff}",
+    "UDP",
+    "Dport",
+    "#",
+    ";",
+    "",
 ];
 
 fn valid_rule(r: &mut Rnd) -> String {
@@ -104,7 +139,9 @@ fn valid_rule(r: &mut Rnd) -> String {
     if r.chance(0.3) {
         f.push(r.pick(&["ip", "ip6"]).into());
     }
-    let proto = r.pick(&["tcp", "udp", "sctp", "dccp", "udplite", "gre", "esp", "", "proto 99"]);
+    let proto = r.pick(&[
+        "tcp", "udp", "sctp", "dccp", "udplite", "gre", "esp", "", "proto 99",
+    ]);
     if !proto.is_empty() {
         f.push(proto.into());
     }
@@ -120,10 +157,18 @@ fn valid_rule(r: &mut Rnd) -> String {
     if ["tcp", "udp", "sctp", "dccp", "udplite"].contains(&proto) && r.chance(0.8) {
         let lo = r.below(1000);
         let k = r.pick(&["sport", "dport"]);
-        f.push(if r.chance(0.4) { format!("{k} {lo}-{}", lo + r.below(100)) } else { format!("{k} {lo}") });
+        f.push(if r.chance(0.4) {
+            format!("{k} {lo}-{}", lo + r.below(100))
+        } else {
+            format!("{k} {lo}")
+        });
     }
     if r.chance(0.1) {
-        f.push(format!("{} {}", r.pick(&["iif", "oif"]), r.pick(&["eth0", "veth1"])));
+        f.push(format!(
+            "{} {}",
+            r.pick(&["iif", "oif"]),
+            r.pick(&["eth0", "veth1"])
+        ));
     }
     if r.chance(0.1) {
         f.push("oneway".into());
@@ -140,7 +185,13 @@ fn valid_rule(r: &mut Rnd) -> String {
 fn garbage_rule(r: &mut Rnd) -> String {
     match r.below(8) {
         0 => (0..1 + r.below(7))
-            .map(|_| if r.chance(0.5) { r.pick(KEYWORDS) } else { r.pick(VALUES) })
+            .map(|_| {
+                if r.chance(0.5) {
+                    r.pick(KEYWORDS)
+                } else {
+                    r.pick(VALUES)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" "),
         1 => {
@@ -151,18 +202,38 @@ fn garbage_rule(r: &mut Rnd) -> String {
             w.insert(at, w[i]);
             w.join(" ")
         }
-        2 => format!("udp dport {}", r.pick(&["65536", "70000", "1-0", "5-", "-5", "1e3"])),
+        2 => format!(
+            "udp dport {}",
+            r.pick(&["65536", "70000", "1-0", "5-", "-5", "1e3"])
+        ),
         3 => format!("saddr 10.0.0.0/{}", r.pick(&["33", "-1", "x", ""])),
         4 => format!("udp dport {}", "9".repeat(10 + r.below(2990))),
         5 => format!("iif {}", "e".repeat(16 + r.below(24))),
         6 => valid_rule(r) + r.pick(&["\u{e9}", "\x00", "\x01", "\x7f", "\u{2028}"]),
-        _ => r.pick(&["oneway", "", "   ", "#", "dport 53", "icmp sport 1", "ip6 saddr 10.0.0.1"]).into(),
+        _ => r
+            .pick(&[
+                "oneway",
+                "",
+                "   ",
+                "#",
+                "dport 53",
+                "icmp sport 1",
+                "ip6 saddr 10.0.0.1",
+            ])
+            .into(),
     }
 }
 
 fn text(r: &mut Rnd) -> Vec<u8> {
-    let rules: Vec<String> =
-        (0..r.below(6)).map(|_| if r.chance(0.6) { valid_rule(r) } else { garbage_rule(r) }).collect();
+    let rules: Vec<String> = (0..r.below(6))
+        .map(|_| {
+            if r.chance(0.6) {
+                valid_rule(r)
+            } else {
+                garbage_rule(r)
+            }
+        })
+        .collect();
     let sep = r.pick(&["\n", ";", " ; ", "\n# comment\n"]);
     (rules.join(sep) + r.pick(&["", "\n"])).into_bytes()
 }
@@ -192,13 +263,18 @@ impl Model {
         self.out.read_line(&mut v).unwrap();
         self.out.read_line(&mut t).unwrap();
         let t = t.trim();
-        let text = (0..t.len() / 2).map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let text = (0..t.len() / 2)
+            .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
         (v.trim().to_string(), text)
     }
 }
 
 fn show(set: &[Rule]) -> Vec<u8> {
-    set.iter().map(|r| format!("{r}\n")).collect::<String>().into_bytes()
+    set.iter()
+        .map(|r| format!("{r}\n"))
+        .collect::<String>()
+        .into_bytes()
 }
 
 /// Whether the module holds the end of a one-piece text as unfinished
@@ -226,16 +302,24 @@ fn model_agrees_with_the_module_core_on_bad_input() {
     let out = BufReader::new(child.stdout.take().unwrap());
     let mut model = Model { child, out };
     let mut set: Vec<Rule> = Vec::new();
-    let seed: u64 = std::env::var("CTSKIP_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(2024);
+    let seed: u64 = std::env::var("CTSKIP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2024);
     let mut r = Rnd(seed);
     let mut diffs: Vec<String> = Vec::new();
     let mut held: Vec<String> = Vec::new();
     let mut verdicts = std::collections::BTreeMap::new();
-    let writes: usize = std::env::var("CTSKIP_BADINPUT_WRITES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let writes: usize = std::env::var("CTSKIP_BADINPUT_WRITES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
     for i in 0..writes {
         let x = r.chance(0.05);
         let (file, data) = if x {
-            let v: &[&[u8]] = &[b"0", b"1", b"1\n", b"0\n", b"2", b"yes", b"", b" 1", b"1\n\n", b"\x00"];
+            let v: &[&[u8]] = &[
+                b"0", b"1", b"1\n", b"0\n", b"2", b"yes", b"", b" 1", b"1\n\n", b"\x00",
+            ];
             ("enabled", v[r.below(v.len())].to_vec())
         } else {
             let file = ["rules", "add", "add", "del", "del", "rules"][r.below(6)];
@@ -244,8 +328,9 @@ fn model_agrees_with_the_module_core_on_bad_input() {
                 // Delete something that is there (or partly there).
                 let have = String::from_utf8(show(&set)).unwrap();
                 let lines: Vec<&str> = have.lines().collect();
-                let mut pick: Vec<String> =
-                    (0..1 + r.below(3)).map(|_| lines[r.below(lines.len())].to_string()).collect();
+                let mut pick: Vec<String> = (0..1 + r.below(3))
+                    .map(|_| lines[r.below(lines.len())].to_string())
+                    .collect();
                 if r.chance(0.3) {
                     pick.push(valid_rule(&mut r));
                 }
@@ -256,7 +341,11 @@ fn model_agrees_with_the_module_core_on_bad_input() {
         let (want, want_text) = model.ask(file, &data);
         let (got, new) = match file {
             "enabled" => (
-                if data.is_empty() || [&b"0"[..], b"1", b"0\n", b"1\n"].contains(&&data[..]) { "OK" } else { "EINVAL" },
+                if data.is_empty() || [&b"0"[..], b"1", b"0\n", b"1\n"].contains(&&data[..]) {
+                    "OK"
+                } else {
+                    "EINVAL"
+                },
                 set.clone(),
             ),
             _ if data.is_empty() => ("OK", set.clone()),
@@ -266,14 +355,17 @@ fn model_agrees_with_the_module_core_on_bad_input() {
         set = new;
         if got != want || show(&set) != want_text {
             if cut_end_held(&data[..data.len().min(PAGE_SIZE)]) && want == "EINVAL" {
-                held.push(format!("write {i} to {file}: {:?}: module {got}, README EINVAL", String::from_utf8_lossy(&data)));
+                held.push(format!(
+                    "write {i} to {file}: {:?}: module {got}, README EINVAL",
+                    String::from_utf8_lossy(&data)
+                ));
             } else {
                 diffs.push(format!(
-                "write {i} to {file}: {:?}: module core {got} {:?}, README model {want} {:?}",
-                String::from_utf8_lossy(&data[..data.len().min(120)]),
-                String::from_utf8_lossy(&show(&set)),
-                String::from_utf8_lossy(&want_text)
-            ));
+                    "write {i} to {file}: {:?}: module core {got} {:?}, README model {want} {:?}",
+                    String::from_utf8_lossy(&data[..data.len().min(120)]),
+                    String::from_utf8_lossy(&show(&set)),
+                    String::from_utf8_lossy(&want_text)
+                ));
             }
             // Resynchronise the model from the module's state.
             model.ask("reset", b"");
@@ -284,7 +376,10 @@ fn model_agrees_with_the_module_core_on_bad_input() {
     for _ in 0..300 {
         let mut v = String::from_utf8_lossy(&text(&mut r)).replace(['"', '\0'], "");
         if r.chance(0.2) {
-            v = (0..1 + r.below(299)).map(|_| valid_rule(&mut r)).collect::<Vec<_>>().join(";");
+            v = (0..1 + r.below(299))
+                .map(|_| valid_rule(&mut r))
+                .collect::<Vec<_>>()
+                .join(";");
         }
         let (want, want_text) = model.ask("insmod", v.as_bytes());
         let got = plan_replace::<Host>(&[], v.as_bytes());
@@ -293,7 +388,9 @@ fn model_agrees_with_the_module_core_on_bad_input() {
             Err(_) => ("EINVAL", Vec::new()),
         };
         if got != want || (got == "OK" && got_text != want_text) {
-            diffs.push(format!("insmod {v:?}: module core {got}, README model {want}"));
+            diffs.push(format!(
+                "insmod {v:?}: module core {got}, README model {want}"
+            ));
         }
     }
     drop(model.child.stdin.take());
@@ -308,5 +405,10 @@ fn model_agrees_with_the_module_core_on_bad_input() {
             held.join("\n")
         );
     }
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }

@@ -13,7 +13,11 @@ use proptest::prelude::*;
 
 // Small value pools so random packets often hit random rules.
 const V4: [u32; 4] = [0x0a00_0001, 0x0a00_0102, 0xc0a8_0101, 0x0a01_0000];
-const V6: [u128; 3] = [0x2001_0db8 << 96 | 1, 0x2001_0db8 << 96 | 0x1_0000_0002, 0xfe80 << 112 | 7];
+const V6: [u128; 3] = [
+    0x2001_0db8 << 96 | 1,
+    0x2001_0db8 << 96 | 0x1_0000_0002,
+    0xfe80 << 112 | 7,
+];
 const PROTOS: [u8; 10] = [6, 17, 136, 132, 33, 1, 58, 47, 50, 51];
 const PORTS: [u16; 6] = [0, 53, 80, 443, 4789, 65535];
 const NAMES: [&str; 3] = ["eth0", "veth1", "lo"];
@@ -38,19 +42,36 @@ fn addr_text(v6: bool, base: usize, len: u8, host: u128, spelling: u8) -> String
         let a = std::net::Ipv6Addr::from(V6[base % V6.len()] ^ (host & 0xffff));
         let s = match spelling % 3 {
             0 => a.to_string(),
-            1 => a.segments().iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":"),
+            1 => a
+                .segments()
+                .iter()
+                .map(|g| format!("{g:x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
             _ => a.to_string().to_uppercase(),
         };
-        if len == 128 && spelling & 4 == 0 { s } else { format!("{s}/{len}") }
+        if len == 128 && spelling & 4 == 0 {
+            s
+        } else {
+            format!("{s}/{len}")
+        }
     } else {
         let a = std::net::Ipv4Addr::from(V4[base % V4.len()] ^ (host as u32 & 0xff));
-        if len == 32 && spelling & 4 == 0 { a.to_string() } else { format!("{a}/{}{len}", if spelling & 8 != 0 { "0" } else { "" }) }
+        if len == 32 && spelling & 4 == 0 {
+            a.to_string()
+        } else {
+            format!("{a}/{}{len}", if spelling & 8 != 0 { "0" } else { "" })
+        }
     }
 }
 
 fn ports_text(lo: u16, w: u16, single: bool, zero: bool) -> String {
     let z = if zero { "0" } else { "" };
-    if single { format!("{z}{lo}") } else { format!("{z}{lo}-{}", lo.saturating_add(w)) }
+    if single {
+        format!("{z}{lo}")
+    } else {
+        format!("{z}{lo}-{}", lo.saturating_add(w))
+    }
 }
 
 fn prefix_len(v6: bool) -> impl Strategy<Value = u8> {
@@ -133,9 +154,11 @@ prop_compose! {
 fn both(texts: &[String]) -> (String, Vec<Rule>, Vec<RefRule>) {
     let text = texts.join("\n");
     let mut seen = std::collections::HashSet::new();
-    let mut ours: Vec<Rule> = parse(&text).unwrap_or_else(|e| panic!("module refuses {text:?}: {e}"));
+    let mut ours: Vec<Rule> =
+        parse(&text).unwrap_or_else(|e| panic!("module refuses {text:?}: {e}"));
     ours.retain(|r| seen.insert(*r));
-    let refs = re::parse_set(text.as_bytes()).unwrap_or_else(|e| panic!("reference refuses {text:?}: {e:?}"));
+    let refs = re::parse_set(text.as_bytes())
+        .unwrap_or_else(|e| panic!("reference refuses {text:?}: {e:?}"));
     let a: Vec<String> = ours.iter().map(canon).collect();
     let b: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
     assert_eq!(a, b, "canonical forms of {text:?}");
@@ -207,8 +230,11 @@ fn name(n: &str) -> IfName {
 /// take the compiled path.
 #[test]
 fn both_directions_and_oneway() {
-    let head = "udp dport 53\nip tcp saddr 10.0.0.0/8 sport 80 oneway\niif eth0 gre\nip6 oif veth1 esp\n";
-    let pad: String = (0..20).map(|i| format!("sctp dport {}\n", 1000 + i)).collect();
+    let head =
+        "udp dport 53\nip tcp saddr 10.0.0.0/8 sport 80 oneway\niif eth0 gre\nip6 oif veth1 esp\n";
+    let pad: String = (0..20)
+        .map(|i| format!("sctp dport {}\n", 1000 + i))
+        .collect();
     for text in [head.to_string(), format!("{head}{pad}")] {
         let rules = parse(&text).unwrap();
         let refs = re::parse_set(text.as_bytes()).unwrap();
@@ -217,26 +243,67 @@ fn both_directions_and_oneway() {
             assert_eq!(c.lookup(&k), want, "{k:?} in {} rules", rules.len());
             assert_eq!(re::first_match(&refs, &k), want, "reference: {k:?}");
         };
-        let q = PacketKey { proto: 17, has_ports: true, sport: 40000, dport: 53, ..Default::default() };
+        let q = PacketKey {
+            proto: 17,
+            has_ports: true,
+            sport: 40000,
+            dport: 53,
+            ..Default::default()
+        };
         check(q, Some(0));
         check(reverse(&q), Some(0));
         // Without readable ports a port rule cannot match.
-        check(PacketKey { has_ports: false, ..q }, None);
-        let t = PacketKey { proto: 6, has_ports: true, saddr: 0x0a000001, sport: 80, dport: 999, ..Default::default() };
+        check(
+            PacketKey {
+                has_ports: false,
+                ..q
+            },
+            None,
+        );
+        let t = PacketKey {
+            proto: 6,
+            has_ports: true,
+            saddr: 0x0a000001,
+            sport: 80,
+            dport: 999,
+            ..Default::default()
+        };
         check(t, Some(1));
         check(reverse(&t), None);
         check(PacketKey { v6: true, ..t }, None);
         // `iif eth0` also matches the reply leaving through eth0 (LOCAL_OUT,
         // oif eth0), and `oif veth1` the reply arriving on veth1.
-        let g = PacketKey { proto: 47, iif: name("eth0"), ..Default::default() };
+        let g = PacketKey {
+            proto: 47,
+            iif: name("eth0"),
+            ..Default::default()
+        };
         check(g, Some(2));
         check(reverse(&g), Some(2));
-        check(PacketKey { iif: name("eth1"), ..g }, None);
-        let e = PacketKey { v6: true, proto: 50, oif: name("veth1"), ..Default::default() };
+        check(
+            PacketKey {
+                iif: name("eth1"),
+                ..g
+            },
+            None,
+        );
+        let e = PacketKey {
+            v6: true,
+            proto: 50,
+            oif: name("veth1"),
+            ..Default::default()
+        };
         check(e, Some(3));
         check(reverse(&e), Some(3));
         check(PacketKey { v6: false, ..e }, None);
-        check(PacketKey { iif: name("veth1"), oif: name("eth0"), ..g }, Some(2));
+        check(
+            PacketKey {
+                iif: name("veth1"),
+                oif: name("eth0"),
+                ..g
+            },
+            Some(2),
+        );
     }
 }
 
@@ -262,11 +329,22 @@ fn ten_thousand_rules_few_tables() {
     let refs = re::parse_set(text.as_bytes()).unwrap();
     let c = Classifier::<Host>::build(&rules).unwrap();
     assert!(c.tables() <= 8, "{} tables", c.tables());
-    assert_eq!(Classifier::<Host>::build(&rules[..4]).unwrap().tables(), 0, "tiny sets scan linearly");
-    let k = PacketKey { proto: 17, has_ports: true, sport: 5, dport: 1000 + 9996, ..Default::default() };
+    assert_eq!(
+        Classifier::<Host>::build(&rules[..4]).unwrap().tables(),
+        0,
+        "tiny sets scan linearly"
+    );
+    let k = PacketKey {
+        proto: 17,
+        has_ports: true,
+        sport: 5,
+        dport: 1000 + 9996,
+        ..Default::default()
+    };
     assert_eq!(c.lookup(&k), Some(9996));
     for b in 0..4000u32 {
-        let bytes: [u8; 12] = core::array::from_fn(|i| (b.wrapping_mul(2654435761) >> (i % 4 * 8)) as u8 ^ i as u8);
+        let bytes: [u8; 12] =
+            core::array::from_fn(|i| (b.wrapping_mul(2654435761) >> (i % 4 * 8)) as u8 ^ i as u8);
         check_classifier(&c, &refs, &key_for(&refs, &bytes));
     }
 }

@@ -15,7 +15,11 @@ fn texts(p: &[Planned]) -> Vec<String> {
 #[test]
 fn replace_keeps_order_dedupes_and_tracks_identity() {
     let old = rules("udp dport 53; tcp dport 80");
-    let p = plan_replace::<Host>(&old, b"tcp dport 80\nudp dport 123; proto 6 dport 80; udp dport 53").unwrap();
+    let p = plan_replace::<Host>(
+        &old,
+        b"tcp dport 80\nudp dport 123; proto 6 dport 80; udp dport 53",
+    )
+    .unwrap();
     assert_eq!(texts(&p), ["tcp dport 80", "udp dport 123", "udp dport 53"]);
     assert_eq!(p.iter().map(|p| p.old).collect::<Vec<_>>(), [1, NEW, 0]);
     assert!(plan_replace::<Host>(&old, b"  \n").unwrap().is_empty());
@@ -24,7 +28,11 @@ fn replace_keeps_order_dedupes_and_tracks_identity() {
 #[test]
 fn add_skips_present_rules() {
     let old = rules("udp dport 53");
-    let p = plan_add::<Host>(&old, b"udp dport 53; dport 53 udp; tcp dport 1; tcp dport 1").unwrap();
+    let p = plan_add::<Host>(
+        &old,
+        b"udp dport 53; dport 53 udp; tcp dport 1; tcp dport 1",
+    )
+    .unwrap();
     assert_eq!(texts(&p), ["udp dport 53", "tcp dport 1"]);
     assert_eq!(p.iter().map(|p| p.old).collect::<Vec<_>>(), [0, NEW]);
 }
@@ -44,22 +52,42 @@ fn del_is_all_or_nothing() {
 #[test]
 fn parse_errors_win_and_report() {
     let old = rules("udp dport 53");
-    assert!(matches!(plan_add::<Host>(&old, b"tcp dport 1; bogus"), Err(SetError::Parse(e)) if e.rule_no == 2));
-    assert!(matches!(plan_del::<Host>(&old, b"udp dport 53; bogus"), Err(SetError::Parse(_))));
+    assert!(
+        matches!(plan_add::<Host>(&old, b"tcp dport 1; bogus"), Err(SetError::Parse(e)) if e.rule_no == 2)
+    );
+    assert!(matches!(
+        plan_del::<Host>(&old, b"udp dport 53; bogus"),
+        Err(SetError::Parse(_))
+    ));
 }
 
 #[test]
 fn limit_is_enforced() {
     let mut text = String::new();
     for i in 0..MAX_RULES {
-        text.push_str(&format!("udp sport {} dport {}\n", i / 65536 + 1, i % 65536));
+        text.push_str(&format!(
+            "udp sport {} dport {}\n",
+            i / 65536 + 1,
+            i % 65536
+        ));
     }
     let full = plan_replace::<Host>(&[], text.as_bytes()).unwrap();
     assert_eq!(full.len(), MAX_RULES);
     let old: Vec<Rule> = full.iter().map(|p| p.rule).collect();
-    assert_eq!(plan_add::<Host>(&old, b"tcp dport 1"), Err(SetError::TooMany));
+    assert_eq!(
+        plan_add::<Host>(&old, b"tcp dport 1"),
+        Err(SetError::TooMany)
+    );
     // Adding only present rules is fine at the limit.
-    assert_eq!(plan_add::<Host>(&old, b"udp sport 1 dport 7").unwrap().len(), MAX_RULES);
+    assert_eq!(
+        plan_add::<Host>(&old, b"udp sport 1 dport 7")
+            .unwrap()
+            .len(),
+        MAX_RULES
+    );
     text.push_str("tcp dport 1\n");
-    assert_eq!(plan_replace::<Host>(&[], text.as_bytes()), Err(SetError::TooMany));
+    assert_eq!(
+        plan_replace::<Host>(&[], text.as_bytes()),
+        Err(SetError::TooMany)
+    );
 }

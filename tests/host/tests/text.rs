@@ -104,20 +104,50 @@ fn errors_name_the_line_in_the_whole_text() {
 #[test]
 fn unfinished_tails_are_held_and_wrong_ones_refused() {
     for held in [
-        "u", "udp", "udp d", "udp dport", "udp dport ", "udp dport 5", "dport 53", "ip saddr 10.0.",
-        "ip6 daddr 2001:d", "tcp dport 100-", "iif et", "oneway", "proto 25", "udp dport 53 one",
+        "u",
+        "udp",
+        "udp d",
+        "udp dport",
+        "udp dport ",
+        "udp dport 5",
+        "dport 53",
+        "ip saddr 10.0.",
+        "ip6 daddr 2001:d",
+        "tcp dport 100-",
+        "iif et",
+        "oneway",
+        "proto 25",
+        "udp dport 53 one",
     ] {
-        assert!(could_continue(held.as_bytes()) || parse(held).is_ok(), "{held:?} should be held or whole");
+        assert!(
+            could_continue(held.as_bytes()) || parse(held).is_ok(),
+            "{held:?} should be held or whole"
+        );
         let mut t = Incoming::<Host>::new().unwrap();
         t.push(held.as_bytes()).unwrap();
         assert!(t.tail().is_ok(), "{held:?}");
     }
     for bad in [
-        "b", "bogus", "udp dport 99999", "udp dport 7000x", "udp udp", "tcp udp", "proto 256",
-        "ip daddr 2001:db8::1 ", "udp dport 1 dport 2", "iif a/b", "ip saddr 10.0.0.x",
-        "gre dport 80", "esp dport 5 ", "ip6 saddr 10.0.0.1 dp", "dport 80 gre ",
+        "b",
+        "bogus",
+        "udp dport 99999",
+        "udp dport 7000x",
+        "udp udp",
+        "tcp udp",
+        "proto 256",
+        "ip daddr 2001:db8::1 ",
+        "udp dport 1 dport 2",
+        "iif a/b",
+        "ip saddr 10.0.0.x",
+        "gre dport 80",
+        "esp dport 5 ",
+        "ip6 saddr 10.0.0.1 dp",
+        "dport 80 gre ",
     ] {
-        assert!(!could_continue(bad.as_bytes()), "{bad:?} cannot become a rule");
+        assert!(
+            !could_continue(bad.as_bytes()),
+            "{bad:?} cannot become a rule"
+        );
         let mut t = Incoming::<Host>::new().unwrap();
         t.push(bad.as_bytes()).unwrap();
         assert!(t.tail().is_err(), "{bad:?} is refused at once");
@@ -133,5 +163,8 @@ fn memory_holds_distinct_rules_only() {
     assert_eq!(t.rules().len(), 1);
     assert_eq!(t.len(), 30_000);
     let long = vec![b' '; 9000];
-    assert!(matches!(t.push(&long), Err(SetError::Parse(_))), "an endless rule is refused");
+    assert!(
+        matches!(t.push(&long), Err(SetError::Parse(_))),
+        "an endless rule is refused"
+    );
 }

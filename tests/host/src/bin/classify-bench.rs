@@ -22,7 +22,15 @@ fn main() {
     let rules = parse(&text).unwrap();
     let c = Classifier::<Host>::build(&rules).unwrap();
     // TEST-NET-3 addresses and a low source port: outside every generated rule.
-    let hit = PacketKey { proto: 17, saddr: 0xcb00_7102, daddr: 0xcb00_7101, has_ports: true, sport: 7, dport: 53, ..Default::default() };
+    let hit = PacketKey {
+        proto: 17,
+        saddr: 0xcb00_7102,
+        daddr: 0xcb00_7101,
+        has_ports: true,
+        sport: 7,
+        dport: 53,
+        ..Default::default()
+    };
     let miss = PacketKey { dport: 54, ..hit };
     let mut found = 0u64;
     for i in 0..n {
@@ -33,6 +41,15 @@ fn main() {
         };
         found += u64::from(black_box(r).is_some());
     }
-    assert_eq!(found, n.div_ceil(2), "the matching packet must match, the other not");
-    eprintln!("rules {} tables {} found {}", rules.len(), c.tables(), found);
+    assert_eq!(
+        found,
+        n.div_ceil(2),
+        "the matching packet must match, the other not"
+    );
+    eprintln!(
+        "rules {} tables {} found {}",
+        rules.len(),
+        c.tables(),
+        found
+    );
 }

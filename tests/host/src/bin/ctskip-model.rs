@@ -53,7 +53,9 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// The set after writing `rules` (already de-duplicated) to `op`, or the
@@ -64,7 +66,11 @@ fn unhex(s: &str) -> Vec<u8> {
 fn apply(op: &str, set: &[RefRule], rules: &[RefRule]) -> Result<Vec<RefRule>, &'static str> {
     let new: Vec<RefRule> = match op {
         "rules" => rules.to_vec(),
-        "add" => set.iter().chain(rules.iter().filter(|r| !set.contains(r))).cloned().collect(),
+        "add" => set
+            .iter()
+            .chain(rules.iter().filter(|r| !set.contains(r)))
+            .cloned()
+            .collect(),
         "del" => {
             if rules.iter().any(|r| !set.contains(r)) {
                 return Err("ENOENT");
