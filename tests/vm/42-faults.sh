@@ -10,7 +10,7 @@ if [ ! -d $D/failslab ] || [ ! -d $D/fail_page_alloc ]; then
 	ktap_skip_all "no fault injection in this kernel (the debug kernel has it)"
 	exit 0
 fi
-plan 19
+plan 25
 load 'rules="udp dport 53; tcp dport 80"' || { not_ok "insmod"; done_testing; exit; }
 old=$(cat $SYS/rules)
 
