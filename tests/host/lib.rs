@@ -210,10 +210,11 @@ pub fn check_classifier(
     }
 }
 
-/// Known module bugs, narrowly: whether the unfinished end of a text
-/// (after its last newline or `;`, no `#`) is one the module's
-/// `could_continue` (src/rules/parse.rs) may hold as unfinished although no
-/// bytes could make it a rule, for one of its two known reasons:
+/// The ends the module may hold although no bytes could make them a rule,
+/// narrowly: whether the unfinished end of a text (after its last newline
+/// or `;`, no `#`) is one that the module's `could_continue`
+/// (src/rules/parse.rs) holds as unfinished for one of its two known
+/// reasons:
 ///
 /// 1. a word cut short is checked on its own, not against the words before
 ///    it: a keyword prefix (`gre dp`, `icmp ip6`, `sport 5 g`), a protocol
@@ -223,11 +224,13 @@ pub fn check_classifier(
 /// 2. while a keyword still lacks its value, a family conflict among the
 ///    words before it is not seen (`icmp ip6 saddr `, `ip icmpv6 oif eth0`).
 ///
-/// Such an end is held (the text is undone when its file is closed, and
-/// the write itself succeeds) where README.md says "An end that no bytes
-/// could make a rule ... is refused at once" (EINVAL). The tests comparing
-/// the module's ends with the README reference tolerate exactly these, and
-/// nothing else, until `could_continue` follows the README.
+/// Such an end waits for the close (the write succeeds; then the text is
+/// undone). README.md allows it: an end is refused at once when "ctskip can
+/// tell" no bytes could make it a rule, "any other unfinished end (`saddr
+/// 10`, but also `ip6 saddr 10.0.0.1`) waits for the close" (it does not say
+/// which ends ctskip can tell). The tests comparing the module's ends with
+/// the README reference (which always can tell) tolerate exactly these
+/// cases, and nothing else: any other leniency is a regression.
 pub fn cut_word_checked_alone(end: &[u8]) -> bool {
     let w = reference::words(end);
     let cut = end.last().is_some_and(|&b| !reference::is_blank(b));

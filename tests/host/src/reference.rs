@@ -603,8 +603,12 @@ pub fn dedup(v: Vec<RefRule>) -> Vec<RefRule> {
 // ------------------------------------------- could more bytes make a rule?
 
 /// Whether some text that starts with `s` (the unfinished end of a rules
-/// text: no newline, `;` or `#`) is a rule. README: "An end that no bytes
-/// could make a rule (`bogus`, `udp dport 99999`) is refused at once."
+/// text: no newline, `;` or `#`) is a rule. README: "An end that ctskip
+/// can tell no bytes could make a rule (an unknown or repeated keyword, `udp
+/// dport 99999`) is refused at once; any other unfinished end ... waits for
+/// the close". README gap: which ends ctskip "can tell" is not said; this
+/// answers exactly, for every end (see `cut_word_checked_alone` in lib.rs
+/// for the ends the module holds anyway).
 pub fn could_become_rule(s: &[u8]) -> bool {
     let ws = words(s);
     let (done, part): (&[&[u8]], Option<&[u8]>) = match s.last() {

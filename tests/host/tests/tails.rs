@@ -1,10 +1,11 @@
 //! The unfinished end of a text (what `printf 'udp dport 53' > rules`
 //! leaves after its last newline or `;`) against the README reference.
-//! README: the end "applies as soon as it is a whole rule"; "An end that no
-//! bytes could make a rule (`bogus`, `udp dport 99999`) is refused at once";
-//! otherwise it is held until more bytes come or the file is closed. The
-//! module's `Incoming::tail` must say what the reference's `split_tail`
-//! says, but for the one known module bug `cut_word_checked_alone` names.
+//! README: the end "applies as soon as it is a whole rule"; an end that
+//! "ctskip can tell no bytes could make a rule (an unknown or repeated
+//! keyword, `udp dport 99999`) is refused at once"; any other end waits for
+//! more bytes or the close. The module's `Incoming::tail` must say what the
+//! reference's `split_tail` says, but for the impossible ends it holds, all
+//! named by `cut_word_checked_alone`.
 
 use ctskip_core::reference::{split_tail, RefTail};
 use ctskip_core::rules::{Incoming, Tail};
