@@ -6,6 +6,7 @@
  */
 #include <linux/capability.h>
 #include <linux/kobject.h>
+#include <linux/mutex.h>
 #include <linux/sysfs.h>
 #include <linux/netfilter.h>
 #include <linux/netdevice.h>

@@ -82,17 +82,49 @@ int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
 
 /* net_generic(net, id). */
 void *ctskip_net_generic(const struct net *net, unsigned int id);
-/* seq_file_single_net(seq): the netns of a /proc/net single_open file. */
-struct net *ctskip_seq_net(struct seq_file *seq);
-/* The data pointer of the /proc entry a seq_file reads. */
-void *ctskip_seq_pde_data(struct seq_file *seq);
 
 /*
- * Whether the current task may read @net's counters: it lives in @net, or
- * it has CAP_NET_ADMIN over the user namespace that owns @net (the host's
- * root may look into a container; a container may not look out of it).
+ * /proc/net/@name in @net, a single-shot text made by @show(seq, NULL).
+ * Opening it needs: the opener lives in @net, or has CAP_NET_ADMIN over the
+ * user namespace that owns @net (the host's root may look into a container;
+ * a container may not look out of it); else EACCES. The check is made at
+ * open, so it is the opener's, whoever reads the descriptor later. Returns
+ * the entry (for the accessors and removal), NULL without memory.
  */
-bool ctskip_may_read_net(const struct net *net);
+struct ctskip_proc;
+struct ctskip_proc *ctskip_proc_create(const char *name, umode_t mode,
+				       struct net *net,
+				       int (*show)(struct seq_file *, void *),
+				       void *data);
+/* Removes the entry (waiting for readers, closing open files) and frees it. */
+void ctskip_proc_remove(struct ctskip_proc *entry);
+/* The netns and data of the entry a seq_file reads (from its show). */
+struct net *ctskip_seq_net(struct seq_file *seq);
+void *ctskip_seq_data(struct seq_file *seq);
+
+/*
+ * Whether a log line may be printed now: the lines that writes, readers and
+ * new netns can cause share one budget (CTSKIP_LOG_BURST lines per
+ * CTSKIP_LOG_INTERVAL_S seconds; the kernel then prints how many it
+ * suppressed).
+ */
+#define CTSKIP_LOG_BURST 20
+#define CTSKIP_LOG_INTERVAL_S 5
+bool ctskip_log_allowed(void);
+
+/* fatal_signal_pending(current): the calling process was killed. */
+bool ctskip_fatal_signal_pending(void);
+
+/*
+ * A mutex of lockdep class @class (0 or 1; one class per lock of ctskip's),
+ * taken killably: ctskip_mutex_lock_killable() returns -EINTR when the
+ * caller is killed while it waits.
+ */
+struct mutex;
+void ctskip_mutex_init(struct mutex *m, unsigned int class);
+int ctskip_mutex_lock_killable(struct mutex *m);
+void ctskip_mutex_lock(struct mutex *m);
+void ctskip_mutex_unlock(struct mutex *m);
 
 /* Per-CPU counters: an array of @n u64 per CPU. */
 u64 __percpu *ctskip_pcpu_alloc(unsigned int n);
@@ -103,8 +135,6 @@ void ctskip_pcpu_free(u64 __percpu *p);
  * when @idx < 64.
  */
 void ctskip_pcpu_count(u64 __percpu *p, u64 inc, unsigned int idx, u64 v);
-/* this_cpu_inc(p[idx]); this_cpu_add(p[idx + 1], v): a rule's hit. */
-void ctskip_pcpu_pair_add(u64 __percpu *p, unsigned int idx, u64 v);
 /* Sum of p[idx] over all possible CPUs. */
 u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx);
 
@@ -120,9 +150,6 @@ int ctskip_sysfs_create_group(struct kobject *kobj, struct attribute **attrs,
 void ctskip_sysfs_remove_group(struct kobject *kobj);
 
 struct net_device;
-struct proc_dir_entry;
-/* net->proc_net: the netns's /proc/net directory. */
-struct proc_dir_entry *ctskip_proc_net(struct net *net);
 /* Copies dev->name (IFNAMSIZ bytes, NUL-padded) to @name. */
 void ctskip_dev_name(const struct net_device *dev, char name[16]);
 

@@ -15,16 +15,17 @@
 //! writer's file and sees it closed once that reference is the last one.
 
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
-use kernel::new_mutex;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::Arc;
 
 use crate::kapi::alloc::KAlloc;
 use crate::kapi::file::{File, FileRef};
+use crate::kapi::log::{err_limited, warn_limited};
 use crate::kapi::module;
+use crate::kapi::mutex::{Class, KMutex};
 use crate::kapi::poll::{Poller, Tick};
-use crate::kapi::process::Process;
+use crate::kapi::process::{self, Process};
 use crate::kapi::sysfs::{FileSpec, Files};
 use crate::rules::set::{add_rules, del_rules, plan_replace, replace_with};
 use crate::rules::{Incoming, ParseError, Rule, RulesError, SetError, Tail, MAX_RULES};
@@ -41,7 +42,7 @@ const MAX_READERS: usize = 64;
 pub(crate) static FILES: [FileSpec; 7] = [
     FileSpec {
         name: c"rules",
-        mode: 0o644,
+        mode: 0o600,
         read: true,
         write: true,
     },
@@ -77,7 +78,7 @@ pub(crate) static FILES: [FileSpec; 7] = [
     },
     FileSpec {
         name: c"hits",
-        mode: 0o444,
+        mode: 0o400,
         read: true,
         write: false,
     },
@@ -219,9 +220,9 @@ pub(crate) struct Control {
     /// First, so that it is dropped (and its calls waited for) first.
     poller: Poller<Control>,
     #[pin]
-    writers: Mutex<Writers>,
+    writers: KMutex<Writers>,
     #[pin]
-    readers: Mutex<Readers>,
+    readers: KMutex<Readers>,
 }
 
 /// The readers' snapshots, one slot per open file.
@@ -239,8 +240,8 @@ impl Control {
         let c = Arc::pin_init(
             pin_init!(Control {
                 poller,
-                writers <- new_mutex!(Writers { publisher, text: None, staged: None }, "ctskip_writers"),
-                readers <- new_mutex!(Readers { slots: [const { None }; MAX_READERS], evict: 0 }, "ctskip_readers"),
+                writers <- KMutex::new(Writers { publisher, text: None, staged: None }, Class::Writers),
+                readers <- KMutex::new(Readers { slots: [const { None }; MAX_READERS], evict: 0 }, Class::Readers),
             }),
             GFP_KERNEL,
         )?;
@@ -251,7 +252,7 @@ impl Control {
 
 /// Logs a parse error with its line in the whole text.
 fn log_parse(file: &str, e: &ParseError<'_>) {
-    pr_err!("{}: {}\n", file, e.with_line());
+    err_limited!("{}: {}\n", file, e.with_line());
 }
 
 impl Writers {
@@ -309,7 +310,7 @@ impl Writers {
                 .as_ref()
                 .is_some_and(|t| !matches!(t.body, Body::Failed))
         {
-            pr_err!(
+            err_limited!(
                 "{}: another writer's text is still arriving (EBUSY)\n",
                 name(id)
             );
@@ -335,7 +336,7 @@ impl Writers {
                 return Err(EINVAL);
             }
             if off != t {
-                pr_err!(
+                err_limited!(
                     "{}: write at offset {} does not continue the text ({} bytes so far)\n",
                     name(id),
                     off,
@@ -345,7 +346,7 @@ impl Writers {
             }
         } else {
             if off != 0 {
-                pr_err!(
+                err_limited!(
                     "{}: write at offset {} continues no text (start at offset 0)\n",
                     name(id),
                     off
@@ -355,7 +356,7 @@ impl Writers {
             self.start(id, file)?;
         }
         if off + data.len() > TEXT_MAX {
-            pr_err!(
+            err_limited!(
                 "{}: the text would exceed {} bytes (EFBIG)\n",
                 name(id),
                 TEXT_MAX
@@ -374,7 +375,7 @@ impl Writers {
         let body = if id == STAGE {
             if let Some(s) = &self.staged {
                 if !s.owner.is_current() {
-                    pr_err!(
+                    err_limited!(
                         "stage: a staged text of process {} waits for its commit (EBUSY)\n",
                         s.owner.nr()
                     );
@@ -417,7 +418,7 @@ impl Writers {
         let r = match &mut t.body {
             Body::Stage(text, _) => {
                 return text.extend_from_slice(data, GFP_KERNEL).map_err(|_| {
-                    pr_err!("stage: out of memory\n");
+                    err_limited!("stage: out of memory\n");
                     ENOMEM
                 });
             }
@@ -466,7 +467,7 @@ impl Writers {
             Ok(Tail::Rule(rule)) if matches!(end, End::WriteEnded | End::Closed) => Some(rule),
             Ok(Tail::Unfinished) if matches!(end, End::Closed) => {
                 if let Some(e) = r.incoming.tail_error() {
-                    pr_err!(
+                    err_limited!(
                         "{}: {} (the text ended there; the earlier rules are back)\n",
                         file,
                         e.with_line()
@@ -505,7 +506,7 @@ impl Writers {
         };
         let planned = planned.map_err(|e| match e {
             RulesError::TooMany => {
-                pr_err!(
+                err_limited!(
                     "{}: line {}: more than {} rules\n",
                     file,
                     r.incoming.line_no(),
@@ -520,11 +521,11 @@ impl Writers {
                     .iter()
                     .position(|x| *x == rule)
                     .map_or(r.incoming.line_no(), |i| r.incoming.line_of(i));
-                pr_err!("{}: line {}: rule not present: {}\n", file, line, rule);
+                err_limited!("{}: line {}: rule not present: {}\n", file, line, rule);
                 ENOENT
             }
             RulesError::NoMem => {
-                pr_err!("{}: line {}: out of memory\n", file, r.incoming.line_no());
+                err_limited!("{}: line {}: out of memory\n", file, r.incoming.line_no());
                 ENOMEM
             }
         })?;
@@ -533,7 +534,7 @@ impl Writers {
         r.published_tail = tail;
         let line = r.incoming.line_no();
         let set = RuleSet::build(planned.iter().map(|p| p.rule))
-            .inspect_err(|_| pr_err!("{}: line {}: out of memory\n", file, line))?;
+            .inspect_err(|_| err_limited!("{}: line {}: out of memory\n", file, line))?;
         self.publisher.publish(set);
         Ok(())
     }
@@ -558,18 +559,18 @@ impl Writers {
                     }
                 }
                 Body::Stage(..) => {
-                    pr_err!("commit: the stage's writer has not finished (its file is still open) (EBUSY)\n");
+                    err_limited!("commit: the stage's writer has not finished (its file is still open) (EBUSY)\n");
                     return Err(EBUSY);
                 }
                 Body::Rules(_) => {
-                    pr_err!("commit: another writer's text is still arriving (EBUSY)\n");
+                    err_limited!("commit: another writer's text is still arriving (EBUSY)\n");
                     return Err(EBUSY);
                 }
                 Body::Failed => {}
             }
         }
         let Some(staged) = self.staged.take() else {
-            pr_err!("commit: nothing staged\n");
+            err_limited!("commit: nothing staged\n");
             return Err(crate::kapi::enodata());
         };
         // Its owner commits or discards it; anyone may discard a stage whose
@@ -579,7 +580,7 @@ impl Writers {
             && !staged.owner.writer.as_ref().is_some_and(|p| p.alive())
             && crate::kapi::now_ms().saturating_sub(staged.since) > ABANDONED_MS;
         if !staged.owner.is_current() && !abandoned {
-            pr_err!(
+            err_limited!(
                 "commit: the staged text belongs to process {} (EBUSY)\n",
                 staged.owner.nr()
             );
@@ -596,17 +597,24 @@ impl Writers {
                     EINVAL
                 }
                 SetError::TooMany => {
-                    pr_err!("commit: more than {} rules\n", MAX_RULES);
+                    err_limited!("commit: more than {} rules\n", MAX_RULES);
                     ENOSPC
                 }
                 SetError::NotFound(_) | SetError::NoMem => {
-                    pr_err!("commit: out of memory\n");
+                    err_limited!("commit: out of memory\n");
                     ENOMEM
                 }
             })?;
-        self.publisher
-            .build_and_publish(&planned)
-            .inspect_err(|_| pr_err!("commit: out of memory\n"))
+        let set = RuleSet::build(planned.iter().map(|p| p.rule))
+            .inspect_err(|_| err_limited!("commit: out of memory\n"))?;
+        if process::killed() {
+            // Killed while the set was built (a large commit): nobody is
+            // left to see the result, so the set stays as it was.
+            err_limited!("commit: the writer was killed; the rules are unchanged (EINTR)\n");
+            return Err(EINTR);
+        }
+        self.publisher.publish(set);
+        Ok(())
     }
 }
 
@@ -618,15 +626,15 @@ fn set_error(file: &str, e: SetError<'_>) -> Error {
             EINVAL
         }
         SetError::TooMany => {
-            pr_err!("{}: more than {} rules\n", file, MAX_RULES);
+            err_limited!("{}: more than {} rules\n", file, MAX_RULES);
             ENOSPC
         }
         SetError::NotFound(r) => {
-            pr_err!("{}: rule not present: {}\n", file, r);
+            err_limited!("{}: rule not present: {}\n", file, r);
             ENOENT
         }
         SetError::NoMem => {
-            pr_err!("{}: out of memory\n", file);
+            err_limited!("{}: out of memory\n", file);
             ENOMEM
         }
     }
@@ -638,7 +646,7 @@ fn flag(file: &str, data: &[u8], hint: &str) -> Result<bool> {
         b"1" | b"1\n" => Ok(true),
         b"0" | b"0\n" => Ok(false),
         other => {
-            pr_err!(
+            err_limited!(
                 "{}: invalid value \"{}\" ({})\n",
                 file,
                 crate::rules::print::Escaped(other, 40),
@@ -669,11 +677,20 @@ impl Control {
                 None
             })
         };
-        if file.writable() || !file.opener_is_net_admin() {
+        if !file.opener_is_net_admin() {
+            // Per-rule counts sum every netns's traffic (other tenants'
+            // volumes), and the rules are the host's policy: as for
+            // `iptables -L`, only CAP_NET_ADMIN may read them.
+            err_limited!(
+                "{}: permission denied (reading needs CAP_NET_ADMIN in the initial user namespace)\n",
+                name(id)
+            );
+            return Err(EPERM);
+        }
+        if file.writable() {
             // No snapshot: a file opened for writing too may be a writer's
-            // text file (a reference here would hide its close), and
-            // snapshots pin memory, so only administrators get them. These
-            // read the current set at each read.
+            // text file (a reference here would hide its close). It reads
+            // the current set at each read.
             let set = ruleset::active_arc().ok_or(ENODEV)?;
             return Ok(match render(&set)? {
                 Some(h) => copy_window(&h, off, out),
@@ -694,7 +711,7 @@ impl Control {
         } else {
             None
         };
-        let mut guard = self.readers.lock();
+        let mut guard = self.readers.lock_killable()?;
         let readers = &mut *guard;
         for slot in readers.slots.iter_mut() {
             if slot.as_ref().is_some_and(|s| s.file.closed_elsewhere()) {
@@ -722,7 +739,7 @@ impl Control {
                 // The snapshot this file began is gone (more than
                 // MAX_READERS files read at once): reading on would join
                 // two sets.
-                pr_warn!(
+                warn_limited!(
                     "{}: more than {} files read at once; start again at offset 0\n",
                     name(id),
                     MAX_READERS
@@ -767,7 +784,7 @@ impl Files for Control {
 
     fn write(&self, id: usize, file: &File, off: usize, data: &[u8]) -> Result<usize> {
         if !file.opener_is_net_admin() {
-            pr_err!(
+            err_limited!(
                 "{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n",
                 name(id)
             );
@@ -775,7 +792,7 @@ impl Files for Control {
         }
         match id {
             RULES | ADD | DEL | STAGE => {
-                let mut w = self.writers.lock();
+                let mut w = self.writers.lock_killable()?;
                 let r = w.piece(id, file, off, data);
                 if w.busy() {
                     self.poller.arm(POLL_MS);
@@ -784,7 +801,7 @@ impl Files for Control {
             }
             COMMIT => {
                 let apply = flag("commit", data, "write 1 to commit, 0 to discard")?;
-                self.writers.lock().commit(apply)?;
+                self.writers.lock_killable()?.commit(apply)?;
                 Ok(data.len())
             }
             ENABLED => {

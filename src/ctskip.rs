@@ -32,6 +32,8 @@ const VERSION: &str = "0.2.0";
 /// Hook priority bounds: after defrag (-400), before conntrack (-200).
 const PRIORITY_MIN: i32 = -400;
 const PRIORITY_MAX: i32 = -200;
+/// NF_IP_PRI_RAW: the raw table's priority.
+const PRIORITY_RAW: i32 = -300;
 
 #[cfg(not(ctskip_modinfo_authors))]
 module! {
@@ -112,6 +114,16 @@ impl kernel::Module for Ctskip {
         let sysfs = kapi::sysfs::Directory::new(c"ctskip", &control::FILES, control.clone())?;
         let pernet = pernet::register(priority)?;
         pr_info!("version {} loaded (priority {})\n", VERSION, priority);
+        if priority <= PRIORITY_RAW {
+            // Before the raw table, a matched packet carries the untracked
+            // mark when iptables' raw-table `CT` target sees it, and that
+            // target leaves a packet with a conntrack state alone.
+            pr_warn!(
+                "priority {} runs before the raw table ({}): iptables raw-table CT rules (zone, helper, notrack) do not apply to packets ctskip untracks; nft 'ct zone set' still does\n",
+                priority,
+                PRIORITY_RAW
+            );
+        }
         Ok(Ctskip {
             _pernet: pernet,
             _sysfs: sysfs,

@@ -17,13 +17,9 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use crate::kapi::alloc::{KAlloc, TextBuf};
-use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::{RcuArc, ReadLock, ReadSide};
 use crate::rules::set::{replace_with, Planned, NEW};
 use crate::rules::{Classifier, Rule};
-
-/// Rules per per-CPU chunk of hit counters (two `u64` each: 16 KiB).
-const HIT_CHUNK: usize = 1024;
 
 /// The published set, for packets and readers; replaced only through the
 /// [`Publisher`].
@@ -53,10 +49,11 @@ pub(crate) struct RuleSet {
     pub(crate) uses_ifnames: bool,
     /// Canonical text of `rules`, one per line (what `rules` reads).
     text: KVVec<u8>,
-    /// Per-CPU hit counters: packets and bytes per rule.
-    hits: KVVec<PerCpu>,
-    /// Counts carried over from earlier sets, per rule.
-    base: KVVec<[AtomicU64; 2]>,
+    /// Hit counters, packets and bytes per rule: shared atomics, 16 bytes
+    /// a rule whatever the number of CPUs (exact; a rule hit by many CPUs at
+    /// once moves one cache line between them). Earlier sets' counts of the
+    /// same rule are carried in when the set is published.
+    hits: KVVec<[AtomicU64; 2]>,
 }
 
 impl RuleSet {
@@ -69,13 +66,9 @@ impl RuleSet {
             writeln!(text, "{}", r).map_err(|_| ENOMEM)?;
         }
         let classifier = Classifier::build(&list).map_err(|_| ENOMEM)?;
-        let mut hits = KVVec::new();
-        for _ in 0..list.len().div_ceil(HIT_CHUNK) {
-            hits.push(PerCpu::new(2 * HIT_CHUNK as u32)?, GFP_KERNEL)?;
-        }
-        let mut base = KVVec::with_capacity(list.len(), GFP_KERNEL)?;
+        let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL)?;
         for _ in 0..list.len() {
-            base.push([AtomicU64::new(0), AtomicU64::new(0)], GFP_KERNEL)?;
+            hits.push([AtomicU64::new(0), AtomicU64::new(0)], GFP_KERNEL)?;
         }
         Ok(Arc::new(
             RuleSet {
@@ -84,7 +77,6 @@ impl RuleSet {
                 classifier,
                 text: text.0,
                 hits,
-                base,
             },
             GFP_KERNEL,
         )?)
@@ -103,32 +95,17 @@ impl RuleSet {
     /// Counts one packet of `bytes` for rule `i` (datapath).
     #[inline]
     pub(crate) fn hit(&self, i: u32, bytes: u64) {
-        let i = i as usize;
-        if let Some(chunk) = self.hits.get(i / HIT_CHUNK) {
-            chunk.pair_add(2 * (i % HIT_CHUNK) as u32, bytes);
-        }
-    }
-
-    /// Packets and bytes counted for rule `i` in this set alone.
-    fn own_hits(&self, i: usize) -> [u64; 2] {
-        match self.hits.get(i / HIT_CHUNK) {
-            Some(c) => {
-                let at = 2 * (i % HIT_CHUNK) as u32;
-                [c.sum(at), c.sum(at + 1)]
-            }
-            None => [0, 0],
+        if let Some(c) = self.hits.get(i as usize) {
+            c[0].fetch_add(1, Ordering::Relaxed);
+            c[1].fetch_add(bytes, Ordering::Relaxed);
         }
     }
 
     /// Packets and bytes for rule `i`, earlier sets included.
     fn total_hits(&self, i: usize) -> [u64; 2] {
-        let own = self.own_hits(i);
-        match self.base.get(i) {
-            Some(b) => [
-                b[0].load(Ordering::Relaxed) + own[0],
-                b[1].load(Ordering::Relaxed) + own[1],
-            ],
-            None => own,
+        match self.hits.get(i) {
+            Some(c) => [c[0].load(Ordering::Relaxed), c[1].load(Ordering::Relaxed)],
+            None => [0, 0],
         }
     }
 
@@ -180,17 +157,17 @@ impl Publisher {
             for (i, p) in planned.iter().enumerate() {
                 if p.old != NEW {
                     let t = old.total_hits(p.old as usize);
-                    new.base[i][0].fetch_add(t[0].wrapping_sub(snap[i][0]), Ordering::Relaxed);
-                    new.base[i][1].fetch_add(t[1].wrapping_sub(snap[i][1]), Ordering::Relaxed);
+                    new.hits[i][0].fetch_add(t[0].wrapping_sub(snap[i][0]), Ordering::Relaxed);
+                    new.hits[i][1].fetch_add(t[1].wrapping_sub(snap[i][1]), Ordering::Relaxed);
                 }
             }
         }
         self.current = new;
     }
 
-    /// Before publishing `new`: its base counts take the old set's totals
-    /// (less what `new` counted itself, if it was published before); returns
-    /// the plan and the totals taken, or `None` without memory.
+    /// Before publishing `new` (which no packet sees yet): its counts of
+    /// the rules it keeps take the old set's totals; returns the plan and
+    /// the totals taken, or `None` without memory.
     fn plan_carry(
         &self,
         old: &RuleSet,
@@ -206,19 +183,11 @@ impl Publisher {
             };
             snap.push(t, GFP_KERNEL).ok()?;
             if p.old != NEW {
-                let own = new.own_hits(i);
-                new.base[i][0].store(t[0].saturating_sub(own[0]), Ordering::Relaxed);
-                new.base[i][1].store(t[1].saturating_sub(own[1]), Ordering::Relaxed);
+                new.hits[i][0].store(t[0], Ordering::Relaxed);
+                new.hits[i][1].store(t[1], Ordering::Relaxed);
             }
         }
         Some((planned, snap))
-    }
-
-    /// Builds the set of `planned` and publishes it.
-    pub(crate) fn build_and_publish(&mut self, planned: &[Planned]) -> Result {
-        let new = RuleSet::build(planned.iter().map(|p| p.rule))?;
-        self.publish(new);
-        Ok(())
     }
 }
 

@@ -20,7 +20,9 @@
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file_net.h>
 #include <linux/skbuff.h>
 #include <linux/sysfs.h>
@@ -275,20 +277,114 @@ void *ctskip_net_generic(const struct net *net, unsigned int id)
 	return net_generic(net, id);
 }
 
+struct ctskip_proc {
+	struct proc_dir_entry *pde;
+	struct net *net;
+	int (*show)(struct seq_file *seq, void *v);
+	void *data;
+};
+
+static int ctskip_proc_show(struct seq_file *seq, void *v)
+{
+	struct ctskip_proc *e = seq->private;
+
+	return e->show(seq, v);
+}
+
+/*
+ * The permission check is made here, at open, with the opener's own
+ * credentials and netns. The entry outlives every open file: removing it
+ * (pernet exit, before the netns is freed) waits for callers and closes
+ * the files still open.
+ */
+static int ctskip_proc_open(struct inode *inode, struct file *file)
+{
+	struct ctskip_proc *e = pde_data(inode);
+
+	if (!net_eq(current->nsproxy->net_ns, e->net) &&
+	    !ns_capable(e->net->user_ns, CAP_NET_ADMIN))
+		return -EACCES;
+	return single_open(file, ctskip_proc_show, e);
+}
+
+static const struct proc_ops ctskip_proc_ops = {
+	.proc_open	= ctskip_proc_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_release	= single_release,
+};
+
+struct ctskip_proc *ctskip_proc_create(const char *name, umode_t mode,
+				       struct net *net,
+				       int (*show)(struct seq_file *, void *),
+				       void *data)
+{
+	struct ctskip_proc *e = kzalloc(sizeof(*e), GFP_KERNEL);
+
+	if (!e)
+		return NULL;
+	e->net = net;
+	e->show = show;
+	e->data = data;
+	e->pde = proc_create_data(name, mode, net->proc_net, &ctskip_proc_ops, e);
+	if (!e->pde) {
+		kfree(e);
+		return NULL;
+	}
+	return e;
+}
+
+void ctskip_proc_remove(struct ctskip_proc *e)
+{
+	proc_remove(e->pde);
+	kfree(e);
+}
+
 struct net *ctskip_seq_net(struct seq_file *seq)
 {
-	return seq_file_single_net(seq);
+	return ((struct ctskip_proc *)seq->private)->net;
 }
 
-void *ctskip_seq_pde_data(struct seq_file *seq)
+void *ctskip_seq_data(struct seq_file *seq)
 {
-	return pde_data(file_inode(seq->file));
+	return ((struct ctskip_proc *)seq->private)->data;
 }
 
-bool ctskip_may_read_net(const struct net *net)
+static DEFINE_RATELIMIT_STATE(ctskip_log_rs, CTSKIP_LOG_INTERVAL_S * HZ,
+			      CTSKIP_LOG_BURST);
+
+bool ctskip_log_allowed(void)
 {
-	return net_eq(current->nsproxy->net_ns, net) ||
-	       ns_capable(net->user_ns, CAP_NET_ADMIN);
+	return __ratelimit(&ctskip_log_rs);
+}
+
+bool ctskip_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+static struct lock_class_key ctskip_mutex_keys[2];
+static const char *const ctskip_mutex_names[2] = { "ctskip_writers", "ctskip_readers" };
+
+void ctskip_mutex_init(struct mutex *m, unsigned int class)
+{
+	class = min(class, 1U);
+	__mutex_init(m, ctskip_mutex_names[class], &ctskip_mutex_keys[class]);
+}
+
+int ctskip_mutex_lock_killable(struct mutex *m)
+{
+	return mutex_lock_killable(m);
+}
+
+void ctskip_mutex_lock(struct mutex *m)
+{
+	mutex_lock(m);
+}
+
+void ctskip_mutex_unlock(struct mutex *m)
+{
+	mutex_unlock(m);
 }
 
 u64 __percpu *ctskip_pcpu_alloc(unsigned int n)
@@ -309,12 +405,6 @@ void ctskip_pcpu_count(u64 __percpu *p, u64 inc, unsigned int idx, u64 v)
 	}
 	if (idx < 64)
 		this_cpu_add(p[idx], v);
-}
-
-void ctskip_pcpu_pair_add(u64 __percpu *p, unsigned int idx, u64 v)
-{
-	this_cpu_inc(p[idx]);
-	this_cpu_add(p[idx + 1], v);
 }
 
 u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx)
@@ -352,11 +442,6 @@ void ctskip_sysfs_remove_group(struct kobject *kobj)
  * change shape with the kernel's config and series, so Rust does not
  * depend on their layout.
  */
-struct proc_dir_entry *ctskip_proc_net(struct net *net)
-{
-	return net->proc_net;
-}
-
 void ctskip_dev_name(const struct net_device *dev, char name[IFNAMSIZ])
 {
 	memcpy(name, dev->name, IFNAMSIZ);

@@ -50,17 +50,6 @@ impl PerCpu {
         unsafe { bindings::ctskip_pcpu_count(self.ptr, inc, idx, v) };
     }
 
-    /// Increments counter `idx` and adds `v` to counter `idx + 1`, on this
-    /// CPU (a packet and its bytes).
-    #[inline]
-    pub(crate) fn pair_add(&self, idx: u32, v: u64) {
-        if idx + 1 < self.n {
-            // SAFETY: `ptr` is a live per-CPU array of `n` counters and
-            // `idx + 1 < n`.
-            unsafe { bindings::ctskip_pcpu_pair_add(self.ptr, idx, v) };
-        }
-    }
-
     /// Counter `idx` summed over all CPUs.
     pub(crate) fn sum(&self, idx: u32) -> u64 {
         if idx >= self.n {

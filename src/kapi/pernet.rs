@@ -40,14 +40,6 @@ impl Net {
     pub(crate) fn as_ptr(&self) -> *mut bindings::net {
         self.0.get()
     }
-
-    /// Whether the current task may read this netns's figures: it lives in
-    /// it, or it has CAP_NET_ADMIN over the user namespace owning it.
-    pub(crate) fn current_may_read(&self) -> bool {
-        // SAFETY: the netns is live (invariant); the check reads the
-        // current task's credentials and namespaces.
-        unsafe { bindings::ctskip_may_read_net(self.as_ptr()) }
-    }
 }
 
 /// Proof, handed to [`PernetOps::pre_exit`], that the netns's teardown has

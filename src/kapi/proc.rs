@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A /proc/net file per netns, single-shot text (`proc_create_net_single`),
-//! whose show callback gets its data through the entry's own data pointer.
+//! A /proc/net file per netns, a single-shot text whose show callback gets
+//! its data from the entry. Who may open it is decided at open, with the
+//! opener's own credentials (see `ctskip_proc_create` in the shim): a reader
+//! in the netns, or one with CAP_NET_ADMIN over the user namespace owning
+//! it; anyone else gets EACCES.
 
 use core::ffi::CStr;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -29,20 +33,21 @@ impl SeqFile {
 pub(crate) trait Show {
     /// The entry's data.
     type Data: Send + Sync;
-    /// Writes the file's text for a reader of `net`.
+    /// Writes the file's text for a reader of `net` (the open already
+    /// checked that the reader may see it).
     fn show(data: &Self::Data, net: &Net, out: &mut SeqFile) -> Result;
 }
 
 /// # Safety
 ///
-/// Called by the seq_file core for a file of a live [`ProcFile<S>`].
+/// Called by the seq_file core for a file opened on a live [`ProcFile<S>`].
 unsafe extern "C" fn show_cb<S: Show>(seq: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
-    // SAFETY: a single_open net file: the seq_file's netns is held by the
-    // open file, and the entry's data is the `S::Data` of its `ProcFile`,
-    // which removes the entry (waiting for readers) before dropping it.
+    // SAFETY: the file was opened on an entry made by `ProcFile::<S>::create`:
+    // its netns and data outlive the entry, and removing the entry waits for
+    // this call and closes the file.
     let r = unsafe {
         let net = Net::from_raw(bindings::ctskip_seq_net(seq));
-        let data = &*bindings::ctskip_seq_pde_data(seq).cast::<S::Data>();
+        let data = &*bindings::ctskip_seq_data(seq).cast::<S::Data>();
         S::show(data, net, &mut SeqFile(seq))
     };
     match r {
@@ -55,10 +60,10 @@ unsafe extern "C" fn show_cb<S: Show>(seq: *mut bindings::seq_file, _v: *mut c_v
 ///
 /// # Invariants
 ///
-/// The entry exists in `net`'s /proc/net and points at `data`'s value.
+/// `entry` is a live entry made by `ctskip_proc_create` in a netns that
+/// outlives this value, showing `data`'s value.
 pub(crate) struct ProcFile<S: Show> {
-    net: *mut bindings::net,
-    name: &'static CStr,
+    entry: NonNull<bindings::ctskip_proc>,
     data: Arc<S::Data>,
     _s: PhantomData<S>,
 }
@@ -79,25 +84,22 @@ impl<S: Show> ProcFile<S> {
         mode: u16,
         data: Arc<S::Data>,
     ) -> Result<Self> {
-        // SAFETY: `net` is live; the name is static; the data pointer stays
-        // valid while the entry exists (we hold the `Arc`).
-        let pde = unsafe {
-            let dir = bindings::ctskip_proc_net(net.as_ptr());
-            bindings::proc_create_net_single(
+        // SAFETY: `net` is live and outlives the entry (caller); the name is
+        // static; the data pointer stays valid while the entry exists (we
+        // hold the `Arc`).
+        let entry = unsafe {
+            bindings::ctskip_proc_create(
                 super::char_ptr(name),
                 mode,
-                dir,
+                net.as_ptr(),
                 Some(show_cb::<S>),
                 core::ptr::from_ref::<S::Data>(&*data).cast_mut().cast(),
             )
         };
-        if pde.is_null() {
-            return Err(ENOMEM);
-        }
-        // INVARIANT: created just above over `data`.
+        let entry = NonNull::new(entry).ok_or(ENOMEM)?;
+        // INVARIANT: created just above over `data`, in `net`.
         Ok(ProcFile {
-            net: net.as_ptr(),
-            name,
+            entry,
             data,
             _s: PhantomData,
         })
@@ -106,14 +108,10 @@ impl<S: Show> ProcFile<S> {
 
 impl<S: Show> Drop for ProcFile<S> {
     fn drop(&mut self) {
-        // SAFETY: the entry exists in `net` (invariant), which is live until
-        // pernet exit ends; remove_proc_entry() waits for its readers.
-        unsafe {
-            bindings::remove_proc_entry(
-                super::char_ptr(self.name),
-                bindings::ctskip_proc_net(self.net),
-            )
-        };
+        // SAFETY: the entry is live (invariant) and removed once; removal
+        // waits for its callers and closes its open files before `data`
+        // goes.
+        unsafe { bindings::ctskip_proc_remove(self.entry.as_ptr()) };
         let _ = &self.data;
     }
 }

@@ -66,3 +66,10 @@ impl Drop for Process {
         unsafe { bindings::ctskip_pid_put(self.0.as_ptr()) };
     }
 }
+
+/// Whether the calling process was killed (a fatal signal is pending): a
+/// long operation it asked for may stop and change nothing.
+pub(crate) fn killed() -> bool {
+    // SAFETY: reads the current task's pending signals.
+    unsafe { bindings::ctskip_fatal_signal_pending() }
+}

@@ -164,31 +164,33 @@ pub fn index_of<A: Alloc>(rules: &[Rule], cap: usize) -> Result<RuleIndex<A>, No
 }
 
 /// Parses all of `text` into a de-duplicated list (first occurrence kept).
+///
+/// Memory follows the distinct rules, not the text: the list and its index
+/// grow as distinct rules come (a 16 MiB text of one repeated rule holds one
+/// rule), and more than [`MAX_RULES`] distinct rules stop the parse there
+/// (TooMany, as for a text written to `rules`).
 fn parse_unique<'a, A: Alloc>(text: &'a [u8]) -> Result<A::Buf<Rule>, SetError<'a>> {
-    // Count first, so the index never needs to grow.
-    let mut n = 0usize;
-    parse_rules::<NoMem>(text, |_| {
-        n += 1;
-        Ok(())
-    })
-    .map_err(|e| match e {
-        Ok(p) => SetError::Parse(p),
-        Err(m) => m.into(),
-    })?;
-    let mut rules = A::Buf::<Rule>::with_capacity(n)?;
-    let mut idx = RuleIndex::<A>::with_capacity(n)?;
-    parse_rules::<NoMem>(text, |r| {
-        rules.push(r)?;
-        let at = rules.len() - 1;
-        if !idx.insert(&rules, at as u32) {
+    let mut rules = A::Buf::<Rule>::with_capacity(0)?;
+    let mut idx = RuleIndex::<A>::with_capacity(0)?;
+    parse_rules::<SetError<'a>>(text, |r| {
+        if idx.find(&rules, &r).is_some() {
             // Already listed: keep the first occurrence only.
-            rules.truncate(at);
+            return Ok(());
+        }
+        if rules.len() >= MAX_RULES {
+            return Err(SetError::TooMany);
+        }
+        rules.push(r)?;
+        if !idx.has_room() {
+            idx = index_of::<A>(&rules, 2 * rules.len())?;
+        } else {
+            idx.insert(&rules, (rules.len() - 1) as u32);
         }
         Ok(())
     })
     .map_err(|e| match e {
         Ok(p) => SetError::Parse(p),
-        Err(m) => m.into(),
+        Err(e) => e,
     })?;
     Ok(rules)
 }

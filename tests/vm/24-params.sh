@@ -2,7 +2,7 @@
 # Module parameters: rules, priority, enabled. Any invalid value makes insmod
 # fail with EINVAL and a log line; nothing stays registered.
 . "$(dirname "$0")/lib.sh"
-plan 91
+plan 94
 
 E="python3 $TESTS_DIR/errno.py insmod $KO"
 
@@ -91,9 +91,14 @@ check_eq "enabled visible" 0 "$(cat $SYS/enabled)"
 check_eq "rules parameter visible" "udp dport 53; ip6 tcp dport 80" "$(cat /sys/module/ctskip/parameters/rules)"
 check_eq "initial rules active" "$(printf 'udp dport 53\nip6 tcp dport 80')" "$(cat $SYS/rules)"
 check "unload" unload
+mark p399
 check_eq "priority -399 loads" OK "$($E 'priority=-399')"
+check "  the log says raw-table CT rules will not apply before the raw table" grep -qF 'ctskip: priority -399 runs before the raw table (-300)' <(kmsg_since p399)
 check "unload" unload
+mark p201
 check_eq "priority -201 loads" OK "$($E 'priority=-201')"
+check "  the version line is logged (positive control)" grep -qF 'ctskip: version' <(kmsg_since p201)
+check "  no raw-table warning after the raw table" not_in_log 'runs before the raw table' p201
 check "unload" unload
 check "insmod from the shell with inner quotes: rules='\"...\"'" insmod "$KO" 'rules="udp dport 53; tcp dport 11211"'
 check_eq "shell-quoted rules active" "$(printf 'udp dport 53\ntcp dport 11211')" "$(cat $SYS/rules)"

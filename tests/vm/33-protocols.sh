@@ -20,7 +20,7 @@
 # header that ipv6_skip_exthdr() (ctskip's and conntrack's) walks past, so
 # the protocol of an IPv6 packet is the one after AH.
 . "$(dirname "$0")/lib.sh"
-plan 87
+plan 88
 
 # Speed: on a TCG guest a Python start costs ~2 s and `ip netns exec` ~0.5 s,
 # so all traffic comes from one agent (craft.py, entering each netns with
@@ -267,7 +267,9 @@ check "rules: udp dport 7400; udp dport 7401" setrules "udp dport 7400; udp dpor
 zone_case 7400 "priority -201, iptables CT --zone 7" "1 6 0 0"
 zone_case 7401 "priority -201, nft ct zone set 7" "1 6 0 0"
 check "rmmod" unload
+mark prio350
 check "insmod priority=-350" load priority=-350
+check "  the load log says raw-table CT rules will not apply" grep -qF "ctskip: priority -350 runs before the raw table (-300): iptables raw-table CT rules (zone, helper, notrack) do not apply to packets ctskip untracks; nft 'ct zone set' still does" <(kmsg_since prio350)
 check_eq "priority reads back" -350 "$(cat /sys/module/ctskip/parameters/priority)"
 check "rules: udp dport 7400; udp dport 7401" setrules "udp dport 7400; udp dport 7401"
 zone_case 7400 "priority -350, iptables CT --zone 7" "0 0 6 0"

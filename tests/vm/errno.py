@@ -46,6 +46,11 @@ runs with it: a failure there would break the guest's root filesystem.
                              stage FILE1, close, stage FILE2 from a new open
                              (offset 0: the same process starts over), then
                              commit; prints the three results
+  errno.py handwrite FILE    open FILE for writing with CAP_NET_ADMIN out of
+                             this process's effective set, raise it again,
+                             then write stdin's bytes (a descriptor opened by
+                             an unprivileged opener, used by a privileged one)
+  errno.py handread FILE     the same for a read of FILE to the end
   errno.py errname           reads an error message (e.g. bash's "write error:
                              Device or resource busy") on stdin and prints the
                              name of the errno whose strerror text it contains
@@ -97,6 +102,44 @@ def stage_file(path, data, barrier=None):
         return ename(e)
     finally:
         os.close(fd)
+
+
+CAP_NET_ADMIN = 12
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def set_effective(cap, on):
+    """Raises or lowers one capability in this process's effective set
+    (it stays permitted, so it can be raised again)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    hdr = CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (CapData * 2)()
+    if libc.capget(ctypes.byref(hdr), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    bit = 1 << (cap % 32)
+    if on:
+        data[cap // 32].effective |= bit
+    else:
+        data[cap // 32].effective &= ~bit
+    if libc.capset(ctypes.byref(hdr), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def open_unprivileged(path, flags):
+    """Opens path without CAP_NET_ADMIN in effect, then raises it again."""
+    set_effective(CAP_NET_ADMIN, False)
+    try:
+        return os.open(path, flags)
+    finally:
+        set_effective(CAP_NET_ADMIN, True)
 
 
 def write_once(path, data):
@@ -237,6 +280,18 @@ def main():
             name = errno.errorcode.get(err, str(err)) if err else "OK"
             print(name, "consumed" if left == 0 else "unreached")
             return 0
+        elif cmd in ("handwrite", "handread"):
+            write = cmd == "handwrite"
+            data = sys.stdin.buffer.read() if write else b""
+            fd = open_unprivileged(sys.argv[2], os.O_WRONLY if write else os.O_RDONLY)
+            try:
+                if write:
+                    os.write(fd, data)
+                else:
+                    while os.read(fd, 65536):
+                        pass
+            finally:
+                os.close(fd)
         elif cmd == "read":
             fd = os.open(sys.argv[2], os.O_RDONLY)
             try:

@@ -8,9 +8,11 @@
 //! its own canonical printer, its own matcher (both directions spelled out
 //! here, not through a shared `reversed()`).
 //!
-//! Where README.md does not say, the choice made here is marked "README:"
-//! below; each is a README gap (the behaviour was checked against the module
-//! so that the oracle does not flag documented-nowhere choices as bugs):
+//! Where README.md did not say when this was written, the choice made here
+//! is marked "README:" below (the behaviour was checked against the module so
+//! that the oracle does not flag documented-nowhere choices as bugs). README's
+//! "The rule language exactly" now states each of them, and
+//! `tests/readme_edges.rs` pins them:
 //!
 //! - README: which bytes are "blanks": here space, tab, CR, VT and FF (the
 //!   ASCII white space other than the newline that ends a rule).
