@@ -15,10 +15,11 @@ pub(crate) enum Stat {
     UntrackedOutput,
     AlreadyTracked,
     Unparsed,
+    UntrackedIcmpErrors,
 }
 
 /// Names of the per-netns counters, in the order of [`Stat`].
-pub(crate) const STAT_NAMES: [&str; 9] = [
+pub(crate) const STAT_NAMES: [&str; 10] = [
     "seen",
     "untracked",
     "untracked_bytes",
@@ -28,6 +29,7 @@ pub(crate) const STAT_NAMES: [&str; 9] = [
     "untracked_output",
     "already_tracked",
     "unparsed",
+    "untracked_icmp_errors",
 ];
 
 impl Stat {

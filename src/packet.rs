@@ -6,7 +6,7 @@
 
 use crate::kapi::netfilter::{NetDevice, SkBuff};
 use crate::rules::key::IfName;
-use crate::rules::rule::proto_has_ports;
+use crate::rules::rule::{proto_has_ports, PROTO_ICMP, PROTO_ICMPV6};
 use crate::rules::PacketKey;
 
 /// The headers could not be read as far as the network layer needs.
@@ -27,9 +27,18 @@ pub(crate) fn dev_name(dev: Option<&NetDevice>) -> IfName {
     IfName(v)
 }
 
+/// A packet's key, and where its transport header starts.
+pub(crate) struct Parsed {
+    pub(crate) key: PacketKey,
+    /// The transport header's offset from the network header.
+    thoff: usize,
+    /// Whether this is an unfragmented packet or a first fragment.
+    first_fragment: bool,
+}
+
 /// Reads the packet key of an IPv4 (`v6` false) or IPv6 packet.
 #[inline]
-pub(crate) fn read_key(skb: &SkBuff, v6: bool) -> Result<PacketKey, Unparsed> {
+pub(crate) fn read_key(skb: &SkBuff, v6: bool) -> Result<Parsed, Unparsed> {
     let mut k = PacketKey {
         v6,
         ..PacketKey::default()
@@ -75,5 +84,97 @@ pub(crate) fn read_key(skb: &SkBuff, v6: bool) -> Result<PacketKey, Unparsed> {
             k.has_ports = true;
         }
     }
-    Ok(k)
+    Ok(Parsed {
+        key: k,
+        thoff,
+        first_fragment,
+    })
+}
+
+/// ICMP error types (destination unreachable, source quench, redirect, time
+/// exceeded, parameter problem): an error about one of these is not matched.
+fn icmp_is_error(t: u8) -> bool {
+    matches!(t, 3 | 4 | 5 | 11 | 12)
+}
+
+/// ICMPv6 error types (destination unreachable, packet too big, time
+/// exceeded, parameter problem: all below 128).
+fn icmpv6_is_error(t: u8) -> bool {
+    t < 128
+}
+
+/// The key of the packet an ICMP or ICMPv6 error is about (destination
+/// unreachable, packet too big / fragmentation needed, time exceeded,
+/// parameter problem), read from the error's payload with the same care as
+/// an outer header: `None` if `outer` is not such an error, or if the
+/// embedded packet is truncated before its ports, is a fragment, or is
+/// itself an ICMP error.
+#[inline]
+pub(crate) fn icmp_error_key(skb: &SkBuff, outer: &Parsed) -> Option<PacketKey> {
+    let v6 = outer.key.v6;
+    let icmp_proto = if v6 { PROTO_ICMPV6 } else { PROTO_ICMP };
+    if outer.key.proto != icmp_proto || !outer.first_fragment {
+        return None;
+    }
+    let t = skb.header::<1>(outer.thoff)?[0];
+    let is_error = if v6 {
+        matches!(t, 1..=4)
+    } else {
+        matches!(t, 3 | 11 | 12)
+    };
+    if !is_error {
+        return None;
+    }
+    // The embedded packet follows the 8-byte ICMP header.
+    let inner = outer.thoff + 8;
+    let mut k = PacketKey {
+        v6,
+        ..PacketKey::default()
+    };
+    let thoff;
+    if !v6 {
+        let h: [u8; 20] = skb.header(inner)?;
+        let ihl = usize::from(h[0] & 0xf) * 4;
+        // A fragment (more fragments, or an offset) is not matched.
+        if h[0] >> 4 != 4 || ihl < 20 || u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
+            return None;
+        }
+        k.proto = h[9];
+        k.saddr = u128::from(u32::from_be_bytes([h[12], h[13], h[14], h[15]]));
+        k.daddr = u128::from(u32::from_be_bytes([h[16], h[17], h[18], h[19]]));
+        thoff = inner + ihl;
+    } else {
+        let h: [u8; 40] = skb.header(inner)?;
+        if h[0] >> 4 != 6 {
+            return None;
+        }
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&h[8..24]);
+        k.saddr = u128::from_be_bytes(a);
+        a.copy_from_slice(&h[24..40]);
+        k.daddr = u128::from_be_bytes(a);
+        let (off, nexthdr, frag_off) = skb.ipv6_skip_exthdr(inner + 40, h[6])?;
+        if frag_off != 0 {
+            return None;
+        }
+        k.proto = nexthdr;
+        thoff = off;
+    }
+    if proto_has_ports(k.proto) {
+        let p = skb.header::<4>(thoff)?;
+        k.sport = u16::from_be_bytes([p[0], p[1]]);
+        k.dport = u16::from_be_bytes([p[2], p[3]]);
+        k.has_ports = true;
+    } else if k.proto == icmp_proto {
+        let t = skb.header::<1>(thoff)?[0];
+        let error = if v6 {
+            icmpv6_is_error(t)
+        } else {
+            icmp_is_error(t)
+        };
+        if error {
+            return None;
+        }
+    }
+    Some(k)
 }

@@ -7,7 +7,7 @@ pair A B || { not_ok "topology"; done_testing; exit; }
 new_netns C
 load 'rules="udp dport 5555; tcp dport 9; udp dport 5557"' || { not_ok "insmod"; done_testing; exit; }
 N=10 SIZE=100
-names="seen untracked untracked_bytes untracked_ipv4 untracked_ipv6 untracked_prerouting untracked_output already_tracked unparsed"
+names="seen untracked untracked_bytes untracked_ipv4 untracked_ipv6 untracked_prerouting untracked_output already_tracked unparsed untracked_icmp_errors"
 
 # Exactly N matched datagrams A -> B, IPv4 then IPv6.
 for fam in 4 6; do
