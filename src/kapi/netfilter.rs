@@ -18,6 +18,9 @@ use super::pernet::{Grace, Net, PreExit};
 use super::rcu::{synchronize, ReadSide};
 use super::window::Linear;
 
+/// The state bits of `skb->_nfct` (`NFCT_INFOMASK`); the rest is the entry.
+const NFCT_INFOMASK: usize = 7;
+
 /// A packet at a netfilter hook.
 ///
 /// # Invariants
@@ -64,24 +67,35 @@ impl SkBuff {
         unsafe { field::<u32>(self, Self::layout().len) }
     }
 
-    /// Whether conntrack state is attached (`skb->_nfct`: an entry, an
-    /// untracked mark or a template).
+    /// Whether conntrack state is attached that ctskip leaves alone
+    /// (`skb->_nfct`: an entry, a template, or the untracked mark).
+    ///
+    /// A bare state with no entry is not counted: `nf_ct_attach()` gives the
+    /// ICMP error (or the reset of a REJECT rule) about an *untracked* packet
+    /// `related` with no entry, which conntrack then calls invalid. ctskip
+    /// may mark such a packet untracked instead.
     #[inline]
     pub(crate) fn has_conntrack(&self) -> bool {
-        let off = Self::layout().nfct;
+        let l = Self::layout();
+        if l.nfct < 0 {
+            return false;
+        }
         // SAFETY: `_nfct` is an `unsigned long` at that offset.
-        off >= 0 && unsafe { field::<usize>(self, off) } != 0
+        let v = unsafe { field::<usize>(self, l.nfct) };
+        v != 0 && (v & !NFCT_INFOMASK != 0 || v == l.ct_untracked)
     }
 
     /// Marks the packet untracked, as the NOTRACK target does
     /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`), unless conntrack state is
-    /// attached already (it is left alone, never leaked).
+    /// attached already (see [`SkBuff::has_conntrack`]; an entry or a
+    /// template is left alone, never leaked).
     #[inline]
     pub(crate) fn untrack(&self) {
         let l = Self::layout();
         if l.nfct >= 0 && !self.has_conntrack() {
             // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
-            // owns the skb (invariant), and with no entry attached
+            // owns the skb (invariant), and with no entry attached (no
+            // reference held, only a state in the low bits, if anything)
             // nf_ct_set() writes nothing else.
             unsafe {
                 self.0

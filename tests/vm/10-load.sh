@@ -8,7 +8,7 @@ mark load
 check "insmod" load
 check "version line in dmesg" grep -q "ctskip: version [0-9.]* loaded" <(kmsg_since load)
 check "lsmod lists ctskip" grep -q "^ctskip " /proc/modules
-for f in rules:-rw-r--r-- add:--w------- del:--w------- enabled:-rw-r--r-- hits:-r--r--r--; do
+for f in rules:-rw------- add:--w------- del:--w------- enabled:-rw-r--r-- hits:-r--------; do
 	check_eq "mode of $SYS/${f%%:*}" "${f#*:}" "$(stat -c %A $SYS/${f%%:*} 2>/dev/null)"
 done
 check_eq "mode of /proc/net/ctskip" "-r--r--r--" "$(stat -c %A /proc/net/ctskip)"

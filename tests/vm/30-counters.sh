@@ -4,6 +4,7 @@
 plan 56
 
 pair A B || { not_ok "topology"; done_testing; exit; }
+no_icmp_errors "$A"; no_icmp_errors "$B"
 new_netns C
 load 'rules="udp dport 5555; tcp dport 9; udp dport 5557"' || { not_ok "insmod"; done_testing; exit; }
 N=10 SIZE=100

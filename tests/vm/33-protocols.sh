@@ -63,6 +63,7 @@ clear_rules() { setrules ""; }
 declare -A sa sb sr
 
 pair A B || { not_ok "topology"; done_testing; exit; }
+no_icmp_errors "$A"; no_icmp_errors "$B"
 load || { not_ok "insmod"; done_testing; exit; }
 hold "$A" "$B"
 # Static neighbours: no neighbour discovery (ICMPv6) during the test.

@@ -76,23 +76,31 @@ for dst in 10.0.1.1 fd00:1::1; do
 	done
 done
 
-# Path MTU: A2 -- R -- B2, the R-B2 link at MTU 1280. A TCP transfer from
-# A2 with `tcp dport 8080` skipped completes: R's "fragmentation needed" /
+# Path MTU: A2 -- R1 -- R2 -- B2, the R1-R2 link at MTU 1280 (the ends
+# have 1500, so their TCP MSS does not avoid it). A TCP transfer from A2
+# with `tcp dport 8080` skipped completes: R1's "fragmentation needed" /
 # "packet too big" reach A2 through its `ct state invalid drop`.
 sysw $SYS/rules 'tcp dport 8080' >/dev/null
-new_netns A2; new_netns R; new_netns B2
-ip link add a0 netns "$A2" type veth peer name r0 netns "$R"
-ip link add r1 netns "$R" mtu 1280 type veth peer name b0 netns "$B2" mtu 1280
+new_netns A2; new_netns R1; new_netns R2; new_netns B2
+ip link add a0 netns "$A2" type veth peer name r0 netns "$R1"
+ip link add r1 netns "$R1" mtu 1280 type veth peer name s1 netns "$R2" mtu 1280
+ip link add s0 netns "$R2" type veth peer name b0 netns "$B2"
 ip -n "$A2" addr add 10.0.2.1/24 dev a0; ip -n "$A2" addr add fd00:2::1/64 dev a0 nodad
-ip -n "$R" addr add 10.0.2.254/24 dev r0; ip -n "$R" addr add fd00:2::fe/64 dev r0 nodad
-ip -n "$R" addr add 10.0.3.254/24 dev r1; ip -n "$R" addr add fd00:3::fe/64 dev r1 nodad
+ip -n "$R1" addr add 10.0.2.254/24 dev r0; ip -n "$R1" addr add fd00:2::fe/64 dev r0 nodad
+ip -n "$R1" addr add 10.0.4.1/24 dev r1; ip -n "$R1" addr add fd00:4::1/64 dev r1 nodad
+ip -n "$R2" addr add 10.0.4.2/24 dev s1; ip -n "$R2" addr add fd00:4::2/64 dev s1 nodad
+ip -n "$R2" addr add 10.0.3.254/24 dev s0; ip -n "$R2" addr add fd00:3::fe/64 dev s0 nodad
 ip -n "$B2" addr add 10.0.3.1/24 dev b0; ip -n "$B2" addr add fd00:3::1/64 dev b0 nodad
-for l in "$A2:a0" "$R:r0" "$R:r1" "$B2:b0"; do ip -n "${l%%:*}" link set "${l#*:}" up; done
+for l in "$A2:a0" "$R1:r0" "$R1:r1" "$R2:s1" "$R2:s0" "$B2:b0"; do ip -n "${l%%:*}" link set "${l#*:}" up; done
 ip -n "$A2" route add default via 10.0.2.254; ip -n "$A2" -6 route add default via fd00:2::fe
+ip -n "$R1" route add 10.0.3.0/24 via 10.0.4.2; ip -n "$R1" -6 route add fd00:3::/64 via fd00:4::2
+ip -n "$R2" route add 10.0.2.0/24 via 10.0.4.1; ip -n "$R2" -6 route add fd00:2::/64 via fd00:4::1
 ip -n "$B2" route add default via 10.0.3.254; ip -n "$B2" -6 route add default via fd00:3::fe
-ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-	net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
-ct_active "$A2"; ct_active "$R"; ct_active "$B2"
+for ns in "$R1" "$R2"; do
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+done
+ct_active "$A2"; ct_active "$R1"; ct_active "$R2"; ct_active "$B2"
 ip netns exec "$A2" nft -f - <<'NFT'
 table inet fw {
 	chain input {
@@ -107,10 +115,10 @@ for addr in 10.0.3.1 fd00:3::1; do
 	fam=IPv4; [ "${addr#*:}" != "$addr" ] && fam=IPv6
 	# shellcheck disable=SC2034 # filled and read by snap/delta
 	declare -A a2 r
-	snap "$A2" a2; snap "$R" r
+	snap "$A2" a2; snap "$R1" r
 	check "$fam: a 20,000-byte TCP exchange over the 1280-byte link completes" \
 		talk "$A2" tcp $addr 8080 -n 3 --size 20000 --timeout 10
-	check "  R untracked its errors (fragmentation needed / packet too big)" test "$(delta "$R" r untracked_icmp_errors)" -ge 1
+	check "  R1 untracked its errors (fragmentation needed / packet too big)" test "$(delta "$R1" r untracked_icmp_errors)" -ge 1
 	check "  A2 untracked them on the way in" test "$(delta "$A2" a2 untracked_icmp_errors)" -ge 1
 done
 done_testing

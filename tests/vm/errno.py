@@ -51,6 +51,10 @@ runs with it: a failure there would break the guest's root filesystem.
                              then write stdin's bytes (a descriptor opened by
                              an unprivileged opener, used by a privileged one)
   errno.py handread FILE     the same for a read of FILE to the end
+  errno.py repeat N FILE     write stdin's bytes to FILE N times, each through
+                             its own open (one process, as fast as it can);
+                             prints each distinct result with its count
+                             ("EPERM 100")
   errno.py errname           reads an error message (e.g. bash's "write error:
                              Device or resource busy") on stdin and prints the
                              name of the errno whose strerror text it contains
@@ -160,6 +164,14 @@ def main():
         text = sys.stdin.read()
         found = [(len(os.strerror(c)), n) for c, n in errno.errorcode.items() if os.strerror(c) in text]
         print(max(found)[1] if found else "UNKNOWN")
+        return 0
+    if cmd == "repeat":
+        data = sys.stdin.buffer.read()
+        counts = {}
+        for _ in range(int(sys.argv[2])):
+            r = write_once(sys.argv[3], data)
+            counts[r] = counts.get(r, 0) + 1
+        print(" ".join(f"{k} {v}" for k, v in sorted(counts.items())))
         return 0
     if cmd == "stagecommit":
         r = stage_file(sys.argv[2], sys.stdin.buffer.read(), sys.argv[4:6] if len(sys.argv) > 5 else None)

@@ -101,6 +101,22 @@ pair() {
 	ct_active "$a" && ct_active "$b"
 }
 
+# no_icmp_errors NS: NS's ICMP errors (port or protocol unreachable about a
+# test's own packets) are dropped before ctskip's hook sees them, so that
+# exact counts count only the test's packets (ctskip untracks the errors
+# about matched packets too: see 48-icmp-errors).
+no_icmp_errors() {
+	ip netns exec "$1" nft -f - <<-'NFT'
+	table inet ctskip_test_noerr {
+		chain out {
+			type filter hook output priority -350;
+			icmp type { destination-unreachable, time-exceeded, parameter-problem } drop
+			icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } drop
+		}
+	}
+	NFT
+}
+
 # ct_count NS [conntrack filter args]: number of conntrack entries in NS. A
 # conntrack command that fails prints "conntrack-failed(...)" instead of a
 # number (so no count check can pass on it) and returns 1.
