@@ -13,8 +13,8 @@ use crate::kapi::netfilter::{Family, Hook, HookPoint, HookState, SkBuff};
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
 use crate::packet::{dev_name, icmp_error_key, read_key};
-use crate::rules::rule::proto_has_ports;
 use crate::rules::key::IfName;
+use crate::rules::rule::proto_has_ports;
 use crate::ruleset::{self, RuleSet};
 
 /// The hook of every registration, over its netns's counters.
@@ -94,7 +94,15 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
         inner.iif = oif;
         inner.oif = iif;
         if let Some(rule) = set.classifier.lookup(&inner) {
-            untracked(stats, skb, set, rule, v6, prerouting, Stat::UntrackedIcmpErrors.bit());
+            untracked(
+                stats,
+                skb,
+                set,
+                rule,
+                v6,
+                prerouting,
+                Stat::UntrackedIcmpErrors.bit(),
+            );
             return;
         }
     }

@@ -12,19 +12,15 @@ seq 1 65535 | sed 's/^/udp dport /' > "$BIG"
 echo "tcp dport 1" >> "$BIG"
 # stage_commit: stages $BIG with cat and commits it with echo, from one
 # subshell (the stage belongs to cat and its shell); run in the background.
-stage_commit() { cat "$BIG" > $SYS/stage && echo 1 > $SYS/commit; }
-# committing PID: waits (up to 20 s) until subshell PID has staged (its cat
-# is gone) and is committing; fails if it ended first.
+# /tmp/staged appears between the two.
+stage_commit() { cat "$BIG" > $SYS/stage && : > /tmp/staged && echo 1 > $SYS/commit; }
+# committing PID: waits (up to 20 s) until subshell PID has staged and is
+# committing; fails if it ended first.
 committing() {
-	local seen=0
-	for _ in $(seq 1 2000); do
+	for _ in $(seq 1 4000); do
+		[ -e /tmp/staged ] && return 0
 		alive "$1" || return 1
-		if pgrep -P "$1" -x cat >/dev/null; then
-			seen=1
-		elif [ $seen = 1 ]; then
-			return 0
-		fi
-		sleep 0.01
+		sleep 0.005
 	done
 	return 1
 }
@@ -44,6 +40,7 @@ sysw $SYS/rules 'udp dport 53' >/dev/null
 # second writer waiting for it, and a reader during it.
 caught=0 killed_fast=0 reader_fast=0 gre_after=unknown
 for attempt in 1 2 3 4 5; do
+	rm -f /tmp/staged
 	stage_commit & cpid=$!
 	committing $cpid || { wait $cpid; sysw $SYS/rules 'udp dport 53' >/dev/null; continue; }
 	sleep 0.1 # the commit takes the lock
@@ -84,6 +81,7 @@ check_eq "  a writer not killed adds it (positive control)" 1 "$(printf 'gre' > 
 # one, whole; never a mix; the module stays usable.
 sysw $SYS/rules 'udp dport 53' >/dev/null
 mark killcommit
+rm -f /tmp/staged
 stage_commit & cpid=$!
 if committing $cpid; then
 	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 2000 }')"
