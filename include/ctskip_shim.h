@@ -82,6 +82,12 @@ int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
 
 /* net_generic(net, id). */
 void *ctskip_net_generic(const struct net *net, unsigned int id);
+/*
+ * Conntrack's own figures: @net's entries (nf_conntrack_count()) and the
+ * limit checked against them (nf_conntrack_max, one for every netns).
+ */
+u32 ctskip_ct_count(const struct net *net);
+unsigned int ctskip_ct_max(void);
 
 /*
  * /proc/net/@name in @net, a single-shot text made by @show(seq, NULL).

@@ -2,7 +2,7 @@
 
 //! /proc/net/ctskip: the reader's own netns counters, one `name value` per
 //! line (mode 0444; opening it from another netns needs CAP_NET_ADMIN over
-//! it, else EACCES: see `kapi::proc`).
+//! it, else EACCES: see `kapi::proc`). Then conntrack's own count and limit.
 
 use core::fmt::Write;
 
@@ -10,7 +10,7 @@ use kernel::prelude::*;
 
 use crate::counters::STAT_NAMES;
 use crate::kapi::percpu::PerCpu;
-use crate::kapi::pernet::Net;
+use crate::kapi::pernet::{conntrack_max, Net};
 use crate::kapi::proc::{SeqFile, Show};
 use crate::rules::print::SliceWriter;
 
@@ -20,12 +20,16 @@ pub(crate) struct Figures;
 impl Show for Figures {
     type Data = PerCpu;
 
-    fn show(stats: &PerCpu, _net: &Net, out: &mut SeqFile) -> Result {
-        let mut buf = [0u8; 512];
+    fn show(stats: &PerCpu, net: &Net, out: &mut SeqFile) -> Result {
+        let mut buf = [0u8; 640];
         let mut w = SliceWriter::new(&mut buf);
         for (i, name) in STAT_NAMES.iter().enumerate() {
             writeln!(w, "{} {}", name, stats.sum(i as u32)).map_err(|_| ENOMEM)?;
         }
+        // How close this netns is to `table full`: its conntrack entries,
+        // and the limit they are checked against.
+        writeln!(w, "conntrack_count {}", net.conntrack_count()).map_err(|_| ENOMEM)?;
+        writeln!(w, "conntrack_max {}", conntrack_max()).map_err(|_| ENOMEM)?;
         let n = w.len();
         out.write(&buf[..n]);
         Ok(())

@@ -272,6 +272,16 @@ int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
 #endif
 }
 
+u32 ctskip_ct_count(const struct net *net)
+{
+	return nf_conntrack_count(net);
+}
+
+unsigned int ctskip_ct_max(void)
+{
+	return READ_ONCE(nf_conntrack_max);
+}
+
 void *ctskip_net_generic(const struct net *net, unsigned int id)
 {
 	return net_generic(net, id);

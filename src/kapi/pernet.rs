@@ -40,7 +40,22 @@ impl Net {
     pub(crate) fn as_ptr(&self) -> *mut bindings::net {
         self.0.get()
     }
+
+    /// Conntrack's entries in this netns (`nf_conntrack_count()`).
+    pub(crate) fn conntrack_count(&self) -> u32 {
+        // SAFETY: the netns is live (invariant); reads its entry count.
+        unsafe { bindings::ctskip_ct_count(self.as_ptr()) }
+    }
 }
+
+/// The conntrack table's limit (`nf_conntrack_max`): one number for the
+/// host, checked against each netns's own count.
+pub(crate) fn conntrack_max() -> u32 {
+    // SAFETY: reads a global integer.
+    unsafe { bindings::ctskip_ct_max() }
+}
+
+impl Net {}
 
 /// Proof, handed to [`PernetOps::pre_exit`], that the netns's teardown has
 /// begun and that a grace period will pass before `exit`.

@@ -16,7 +16,7 @@ check_eq "priority parameter" -201 "$(cat /sys/module/ctskip/parameters/priority
 check_eq "enabled parameter" Y "$(cat /sys/module/ctskip/parameters/enabled)"
 check_eq "enabled file" 1 "$(cat $SYS/enabled)"
 check_eq "no rules by default" "" "$(cat $SYS/rules)"
-check_eq "procfs names in order" "seen untracked untracked_bytes untracked_ipv4 untracked_ipv6 untracked_prerouting untracked_output already_tracked unparsed untracked_icmp_errors" "$(awk '{print $1}' /proc/net/ctskip | xargs)"
+check_eq "procfs names in order" "seen untracked untracked_bytes untracked_ipv4 untracked_ipv6 untracked_prerouting untracked_output already_tracked unparsed untracked_icmp_errors conntrack_count conntrack_max" "$(awk '{print $1}' /proc/net/ctskip | xargs)"
 check "rmmod" unload
 check "sysfs directory gone" test ! -e $SYS
 check "procfs file gone" test ! -e /proc/net/ctskip

@@ -1,7 +1,7 @@
 #!/bin/bash
 # /proc/net/ctskip: exact per-netns figures; /sys/kernel/ctskip/hits.
 . "$(dirname "$0")/lib.sh"
-plan 56
+plan 60
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 no_icmp_errors "$A"; no_icmp_errors "$B"
@@ -111,6 +111,16 @@ check_eq "the other order: printf 'udp\\nudp dport 53\\n' > rules" "udp|udp dpor
 udp_to 53
 check_eq "  UDP to 53: the first rule (udp) +2N" $((2 * N)) "$(pk udp)"
 check_eq "  the later rule (udp dport 53) unchanged" 0 "$(pk "udp dport 53")"
+
+# Conntrack's own figures, per netns: B tracks the unmatched flows sent
+# to it, C (no traffic) nothing.
+ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 5556 -n 3 --sport 40556
+sleep 0.3
+cc=$(ip netns exec "$B" conntrack -C 2>&1)
+check "B tracks entries (positive control: conntrack -C = $cc)" test "$cc" -ge 1
+check_eq "conntrack_count is B's conntrack -C" "$cc" "$(ctstat "$B" conntrack_count)"
+check_eq "  and C's is 0" 0 "$(ctstat "$C" conntrack_count)"
+check_eq "conntrack_max is nf_conntrack_max" "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" "$(ctstat "$B" conntrack_max)"
 
 # The file goes with the module and comes back at zero.
 check "rmmod" unload
