@@ -109,14 +109,15 @@ struct net *ctskip_seq_net(struct seq_file *seq);
 void *ctskip_seq_data(struct seq_file *seq);
 
 /*
- * Whether a log line may be printed now: the lines that writes, readers and
- * new netns can cause share one budget (CTSKIP_LOG_BURST lines per
- * CTSKIP_LOG_INTERVAL_S seconds; the kernel then prints how many it
- * suppressed).
+ * Whether a log line may be printed now. Lines that writes, readers and new
+ * netns can cause have two budgets of CTSKIP_LOG_BURST lines per
+ * CTSKIP_LOG_INTERVAL_S seconds (the kernel then prints how many it
+ * suppressed): one for lines anyone can cause (@anyone: refusals, new
+ * netns), one for lines only an administrator's writes cause.
  */
 #define CTSKIP_LOG_BURST 20
 #define CTSKIP_LOG_INTERVAL_S 5
-bool ctskip_log_allowed(void);
+bool ctskip_log_allowed(bool anyone);
 
 /* fatal_signal_pending(current): the calling process was killed. */
 bool ctskip_fatal_signal_pending(void);

@@ -21,7 +21,7 @@ use kernel::sync::Arc;
 
 use crate::kapi::alloc::KAlloc;
 use crate::kapi::file::{File, FileRef};
-use crate::kapi::log::{err_limited, warn_limited};
+use crate::kapi::log::{err_anyone, err_limited, warn_limited};
 use crate::kapi::module;
 use crate::kapi::mutex::{Class, KMutex};
 use crate::kapi::poll::{Poller, Tick};
@@ -610,7 +610,7 @@ impl Writers {
         if process::killed() {
             // Killed while the set was built (a large commit): nobody is
             // left to see the result, so the set stays as it was.
-            err_limited!("commit: the writer was killed; the rules are unchanged (EINTR)\n");
+            err_limited!("commit: the writer was killed; the rules are unchanged, the stage discarded (EINTR)\n");
             return Err(EINTR);
         }
         self.publisher.publish(set);
@@ -681,7 +681,7 @@ impl Control {
             // Per-rule counts sum every netns's traffic (other tenants'
             // volumes), and the rules are the host's policy: as for
             // `iptables -L`, only CAP_NET_ADMIN may read them.
-            err_limited!(
+            err_anyone!(
                 "{}: permission denied (reading needs CAP_NET_ADMIN in the initial user namespace)\n",
                 name(id)
             );
@@ -784,7 +784,7 @@ impl Files for Control {
 
     fn write(&self, id: usize, file: &File, off: usize, data: &[u8]) -> Result<usize> {
         if !file.opener_is_net_admin() {
-            err_limited!(
+            err_anyone!(
                 "{}: permission denied (needs CAP_NET_ADMIN in the initial user namespace)\n",
                 name(id)
             );

@@ -13,7 +13,7 @@ use kernel::sync::Arc;
 
 use crate::counters::STAT_NAMES;
 use crate::hook::Untrack;
-use crate::kapi::log::warn_limited;
+use crate::kapi::log::warn_anyone;
 use crate::kapi::netfilter::{Family, HookPoint, NetHooks};
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::pernet::{Grace, Net, Pernet, PernetOps, PernetSlot, PreExit};
@@ -51,9 +51,9 @@ impl PernetOps for NetState {
     fn init_failed(e: Error) {
         // The netns creation fails with this error: say it was ctskip's.
         if e == ENOMEM {
-            warn_limited!("netns setup failed: out of memory (ENOMEM)\n");
+            warn_anyone!("netns setup failed: out of memory (ENOMEM)\n");
         } else {
-            warn_limited!("netns setup failed: error {}\n", e.to_errno());
+            warn_anyone!("netns setup failed: error {}\n", e.to_errno());
         }
     }
 

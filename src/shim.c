@@ -272,14 +272,26 @@ int ctskip_ipv6_skip_exthdr(const struct sk_buff *skb, int start, u8 *nexthdr,
 #endif
 }
 
+/*
+ * With conntrack built as a module these make ctskip depend on it (modprobe
+ * loads it first); without conntrack there is nothing to count.
+ */
 u32 ctskip_ct_count(const struct net *net)
 {
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
 	return nf_conntrack_count(net);
+#else
+	return 0;
+#endif
 }
 
 unsigned int ctskip_ct_max(void)
 {
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
 	return READ_ONCE(nf_conntrack_max);
+#else
+	return 0;
+#endif
 }
 
 void *ctskip_net_generic(const struct net *net, unsigned int id)
@@ -360,12 +372,19 @@ void *ctskip_seq_data(struct seq_file *seq)
 	return ((struct ctskip_proc *)seq->private)->data;
 }
 
-static DEFINE_RATELIMIT_STATE(ctskip_log_rs, CTSKIP_LOG_INTERVAL_S * HZ,
+/*
+ * Two budgets: lines only an administrator's action can cause, and lines
+ * anyone can cause (refusals, new netns), so that the second cannot
+ * silence the first.
+ */
+static DEFINE_RATELIMIT_STATE(ctskip_log_admin, CTSKIP_LOG_INTERVAL_S * HZ,
+			      CTSKIP_LOG_BURST);
+static DEFINE_RATELIMIT_STATE(ctskip_log_anyone, CTSKIP_LOG_INTERVAL_S * HZ,
 			      CTSKIP_LOG_BURST);
 
-bool ctskip_log_allowed(void)
+bool ctskip_log_allowed(bool anyone)
 {
-	return __ratelimit(&ctskip_log_rs);
+	return __ratelimit(anyone ? &ctskip_log_anyone : &ctskip_log_admin);
 }
 
 bool ctskip_fatal_signal_pending(void)

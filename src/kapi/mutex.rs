@@ -6,7 +6,7 @@
 //! 6.12 has no killable lock.
 
 use core::cell::UnsafeCell;
-use core::marker::PhantomPinned;
+use core::marker::{PhantomData, PhantomPinned};
 use core::ops::{Deref, DerefMut};
 
 use kernel::prelude::*;
@@ -68,7 +68,10 @@ impl<T> KMutex<T> {
             return Err(EINTR);
         }
         // INVARIANT: the mutex is held from here until the guard drops.
-        Ok(Guard { lock: self })
+        Ok(Guard {
+            lock: self,
+            _owner: PhantomData,
+        })
     }
 
     /// Takes the mutex (for contexts no signal can end: a work item).
@@ -76,7 +79,10 @@ impl<T> KMutex<T> {
         // SAFETY: the mutex is initialised (invariant).
         unsafe { bindings::ctskip_mutex_lock(self.mutex.get()) };
         // INVARIANT: the mutex is held from here until the guard drops.
-        Guard { lock: self }
+        Guard {
+            lock: self,
+            _owner: PhantomData,
+        }
     }
 }
 
@@ -87,7 +93,12 @@ impl<T> KMutex<T> {
 /// `lock.mutex` is held by this task while the guard exists.
 pub(crate) struct Guard<'a, T> {
     lock: &'a KMutex<T>,
+    /// Not `Send`: a mutex is released by the task that took it.
+    _owner: PhantomData<*mut ()>,
 }
+
+// SAFETY: sharing the guard shares `&T` only; fine when `T` is `Sync`.
+unsafe impl<T: Sync> Sync for Guard<'_, T> {}
 
 impl<T> Deref for Guard<'_, T> {
     type Target = T;
