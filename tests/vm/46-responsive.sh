@@ -43,7 +43,8 @@ for attempt in 1 2 3 4 5; do
 	rm -f /tmp/staged
 	stage_commit & cpid=$!
 	committing $cpid || { wait $cpid; sysw $SYS/rules 'udp dport 53' >/dev/null; continue; }
-	sleep 0.05 # the commit takes the lock
+	# Let the commit take the lock (a tenth of its time: 0.1 s to 0.3 s).
+	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 10000 }')"
 	( printf 'gre' > $SYS/add ) 2>/dev/null & wpid=$!
 	# A one-rule add takes well under a millisecond: a writer still there
 	# after 0.15 s, while the commit runs, is waiting for the lock (spinning
