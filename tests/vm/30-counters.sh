@@ -113,7 +113,9 @@ check_eq "  UDP to 53: the first rule (udp) +2N" $((2 * N)) "$(pk udp)"
 check_eq "  the later rule (udp dport 53) unchanged" 0 "$(pk "udp dport 53")"
 
 # Conntrack's own figures, per netns: B tracks the unmatched flows sent
-# to it, C (no traffic) nothing.
+# to it, C (no traffic) nothing. No rule matches UDP to 5556 here (the set
+# above held `udp`).
+printf 'udp dport 53\n' > $SYS/rules
 ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 5556 -n 3 --sport 40556
 sleep 0.3
 cc=$(ip netns exec "$B" conntrack -C 2>&1)

@@ -15,7 +15,8 @@ counts, and long-lived flows for the table-full scenario.
   flood udp|tcp ADDR PORT --seconds S    exchange messages for S seconds (a new
                                           connection or source port every 50);
                                           prints "sent N echoed M"; with
-                                          --stop-file F it also ends once F exists
+                                          --stop-file F it also ends once F exists;
+                                          --rate R sends at most R messages a second
   craft truncated|fragment ADDR PORT -n N
                                           N IPv4 UDP packets from a raw socket that a
                                           port rule cannot classify: a UDP header cut
@@ -150,7 +151,8 @@ def craft(a):
 
 
 def flood(a):
-    end = time.time() + a.seconds
+    start = time.time()
+    end = start + a.seconds
     sent = echoed = 0
     while time.time() < end and not (a.stop_file and os.path.exists(a.stop_file)):
         try:
@@ -160,6 +162,11 @@ def flood(a):
             time.sleep(0.05)
             continue
         for _ in range(50):
+            if a.rate:
+                # Each message waits for its slot: at most a.rate a second.
+                wait = start + sent / a.rate - time.time()
+                if wait > 0:
+                    time.sleep(wait)
             sent += 1
             try:
                 s.send(b"flood")
@@ -207,6 +214,7 @@ def main():
     p.add_argument("--hold", type=float, default=0)
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--stop-file", default="", help="flood: end once this file exists")
+    p.add_argument("--rate", type=float, default=0, help="flood: at most this many messages a second (0: no limit)")
     p.add_argument("--why", action="store_true", help="talk: print why messages failed")
     p.add_argument("--exthdr", action="store_true", help="IPv6 hop-by-hop and destination options")
     a = p.parse_args()
