@@ -11,7 +11,7 @@
 mod fmt {
     use crate::rules::parse::{ParseError, WithLine};
     use crate::rules::print::Escaped;
-    use crate::rules::Rule;
+    use crate::rules::{Limit, Rule};
     use kernel::fmt::{Display, Formatter, Result};
 
     macro_rules! forward {
@@ -24,5 +24,5 @@ mod fmt {
         )*};
     }
 
-    forward!(ParseError<'_>, WithLine<'_, '_>, Rule, Escaped<'_>);
+    forward!(ParseError<'_>, WithLine<'_, '_>, Rule, Escaped<'_>, Limit);
 }

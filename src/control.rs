@@ -28,7 +28,7 @@ use crate::kapi::poll::{Poller, Tick};
 use crate::kapi::process::{self, Process};
 use crate::kapi::sysfs::{FileSpec, Files};
 use crate::rules::set::{add_rules, del_rules, plan_replace, replace_with};
-use crate::rules::{Incoming, ParseError, Rule, RulesError, SetError, Tail, MAX_RULES};
+use crate::rules::{BuildError, Incoming, ParseError, Rule, RulesError, SetError, Tail, MAX_RULES};
 use crate::ruleset::{self, Publisher, RuleSet};
 
 /// The most one open file may write (65,536 rules of up to about 250 bytes).
@@ -532,9 +532,20 @@ impl Writers {
         r.published = true;
         r.published_rules = n;
         r.published_tail = tail;
-        let line = r.incoming.line_no();
-        let set = RuleSet::build(planned.iter().map(|p| p.rule))
-            .inspect_err(|_| err_limited!("{}: line {}: out of memory\n", file, line))?;
+        let set = RuleSet::build(planned.iter().map(|p| p.rule)).map_err(|e| {
+            // The line of the rule that went past a bound (for `add`, it
+            // may be an earlier rule of the set: then the text's last line).
+            let line = match &e {
+                BuildError::Limit(l) => r
+                    .incoming
+                    .rules()
+                    .iter()
+                    .position(|x| *x == l.rule)
+                    .map_or(r.incoming.line_no(), |i| r.incoming.line_of(i)),
+                BuildError::NoMem => r.incoming.line_no(),
+            };
+            build_error(file, Some(line), e)
+        })?;
         self.publisher.publish(set);
         Ok(())
     }
@@ -606,7 +617,7 @@ impl Writers {
                 }
             })?;
         let set = RuleSet::build(planned.iter().map(|p| p.rule))
-            .inspect_err(|_| err_limited!("commit: out of memory\n"))?;
+            .map_err(|e| build_error("commit", None, e))?;
         if process::killed() {
             // Killed while the set was built (a large commit): nobody is
             // left to see the result, so the set stays as it was.
@@ -615,6 +626,30 @@ impl Writers {
         }
         self.publisher.publish(set);
         Ok(())
+    }
+}
+
+/// The errno and log line of a set that could not be built: ENOSPC for one
+/// past a bound on the work per packet (the line says which bound and what
+/// to do), ENOMEM.
+fn build_error(file: &str, line: Option<usize>, e: BuildError) -> Error {
+    match (e, line) {
+        (BuildError::Limit(l), Some(n)) => {
+            err_limited!("{}: line {}: {} (ENOSPC)\n", file, n, l);
+            ENOSPC
+        }
+        (BuildError::Limit(l), None) => {
+            err_limited!("{}: {} (ENOSPC)\n", file, l);
+            ENOSPC
+        }
+        (BuildError::NoMem, Some(n)) => {
+            err_limited!("{}: line {}: out of memory\n", file, n);
+            ENOMEM
+        }
+        (BuildError::NoMem, None) => {
+            err_limited!("{}: out of memory\n", file);
+            ENOMEM
+        }
     }
 }
 

@@ -109,7 +109,17 @@ impl kernel::Module for Ctskip {
             }
             EINVAL
         })?;
-        let first = ruleset::RuleSet::build(planned.iter().map(|p| p.rule))?;
+        let first =
+            ruleset::RuleSet::build(planned.iter().map(|p| p.rule)).map_err(|e| match e {
+                rules::BuildError::Limit(l) => {
+                    pr_err!("parameter rules: {}\n", l);
+                    EINVAL
+                }
+                rules::BuildError::NoMem => {
+                    pr_err!("parameter rules: out of memory\n");
+                    ENOMEM
+                }
+            })?;
         let control = control::Control::new(first)?;
         let sysfs = kapi::sysfs::Directory::new(c"ctskip", &control::FILES, control.clone())?;
         let pernet = pernet::register(priority)?;

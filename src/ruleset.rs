@@ -19,7 +19,7 @@ use kernel::sync::Arc;
 use crate::kapi::alloc::{KAlloc, TextBuf};
 use crate::kapi::rcu::{RcuArc, ReadLock, ReadSide};
 use crate::rules::set::{replace_with, Planned, NEW};
-use crate::rules::{Classifier, Rule};
+use crate::rules::{BuildError, Classifier, Rule};
 
 /// The published set, for packets and readers; replaced only through the
 /// [`Publisher`].
@@ -57,20 +57,30 @@ pub(crate) struct RuleSet {
 }
 
 impl RuleSet {
-    /// Builds the set of `rules` (distinct, in order).
-    pub(crate) fn build(rules: impl Iterator<Item = Rule>) -> Result<Arc<RuleSet>> {
+    /// Builds the set of `rules` (distinct, in order). Fails with
+    /// [`BuildError::Limit`] if the set would go past a bound on the work
+    /// per packet (ENOSPC for the writer), [`BuildError::NoMem`] without
+    /// memory.
+    // The error carries the rule it names by value, as the classifier's
+    // does: returned at most once per build, never per packet.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn build(
+        rules: impl Iterator<Item = Rule>,
+    ) -> core::result::Result<Arc<RuleSet>, BuildError> {
+        let no_mem = |_| BuildError::NoMem;
         let mut list = KVVec::new();
         let mut text = TextBuf(KVVec::new());
         for r in rules {
-            list.push(r, GFP_KERNEL)?;
-            writeln!(text, "{}", r).map_err(|_| ENOMEM)?;
+            list.push(r, GFP_KERNEL).map_err(no_mem)?;
+            writeln!(text, "{}", r).map_err(|_| BuildError::NoMem)?;
         }
-        let classifier = Classifier::build(&list).map_err(|_| ENOMEM)?;
-        let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL)?;
+        let classifier = Classifier::build(&list)?;
+        let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL).map_err(no_mem)?;
         for _ in 0..list.len() {
-            hits.push([AtomicU64::new(0), AtomicU64::new(0)], GFP_KERNEL)?;
+            hits.push([AtomicU64::new(0), AtomicU64::new(0)], GFP_KERNEL)
+                .map_err(no_mem)?;
         }
-        Ok(Arc::new(
+        Arc::new(
             RuleSet {
                 uses_ifnames: list.iter().any(|r| r.iif.is_some() || r.oif.is_some()),
                 rules: list,
@@ -79,7 +89,8 @@ impl RuleSet {
                 hits,
             },
             GFP_KERNEL,
-        )?)
+        )
+        .map_err(|_| BuildError::NoMem)
     }
 
     /// The rules, in order.

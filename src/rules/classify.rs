@@ -1,291 +1,164 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The classifier: which rule (the earliest in the set's order) matches a
-//! packet key.
+//! packet key, with the work per packet bounded for every set it accepts.
 //!
-//! Tuple-space search, as in Open vSwitch: every rule, and its reverse unless
-//! `oneway`, becomes a *variant*; variants are grouped by *mask* (which fields
-//! they name, the prefix lengths, whether each port is exact or a range), and
-//! each mask gets one hash table keyed by the masked fields. A lookup probes
-//! one table per distinct mask, so its cost depends on how many shapes of
-//! rule there are, not on how many rules.
+//! **Small sets** (up to [`LINEAR_MAX`] rules): each direction of each rule
+//! is a flat test of only the fields it names, tried in rule order
+//! (`flat.rs`).
 //!
-//! Port ranges are not hashed: variants that share a masked key and differ in
-//! one port range are resolved by a binary search over precomputed disjoint
-//! intervals, each labelled with the earliest rule covering it. Variants with
-//! ranges on both ports (rare) are scanned in rule order.
+//! **Larger sets**: tuple-space search, as in Open vSwitch, indexed by
+//! (family, protocol). Every rule, and its reverse unless `oneway`, is a
+//! *variant*; variants of one *shape* (`shape.rs`) share a hash table keyed
+//! by the fields the shape hashes: the exact ports, the interfaces, and an
+//! address prefix of one given length. What the key leaves open is resolved
+//! inside the slot the key finds, in one step:
 //!
-//! Tables are probed in order of the earliest rule they hold, and the lookup
-//! stops when no remaining table can hold an earlier rule than the best match
-//! so far: the result is always the earliest matching rule.
+//! - nothing: the slot holds the earliest rule with that key;
+//! - one port range, or one address prefix of any length: a binary search
+//!   over disjoint intervals, each labelled with the earliest rule covering
+//!   it (`intervals.rs`). So prefixes of many lengths cost one table, not
+//!   one per length (when they come with exact ports or none, and when both
+//!   addresses are given, for the lengths of one of them);
+//! - a source and a destination port range: at most [`MAX_BOXES`] boxes,
+//!   tried in rule order.
 //!
-//! Before a table is probed, one bit of its prefilter is tested: a 64K-bit
-//! bitmap over one cheap and selective field of its keys (the exact
-//! destination or source port, a 16-bit fold of a masked address, or the
-//! protocol). A clear bit skips the table without masking, hashing or
-//! comparing; the bitmap is a superset test, so it never changes a result.
+//! A shape of at most [`SMALL_SHAPE`] variants gets no table: its variants
+//! are flat tests (cheaper than a probe), at most [`MAX_FLAT`] a bucket.
+//!
+//! A packet of family f and protocol p visits only its *bucket*: the tables
+//! and flat tests whose rules can match (f, p) (rules naming no family or
+//! no protocol are in every bucket they can match), in order of their
+//! earliest rule, and stops once nothing left can hold an earlier rule than
+//! the best match so far, so the result is always the earliest matching
+//! rule.
+//!
+//! **Bounds** (`limit.rs`), checked when the set is built: at most
+//! [`MAX_TABLES`] tables and [`MAX_FLAT`] flat tests per bucket, at most
+//! [`MAX_BOXES`] port boxes per key, and a table probe reads at most
+//! [`MAX_SLOTS`] slots (Robin Hood insertion, the size or the seed changed
+//! until it holds). An interval search takes at most
+//! [`MAX_STEPS`](super::limit::MAX_STEPS) steps. A set past a bound fails to
+//! build with [`BuildError::Limit`], which says which bound and what to do.
+//!
+//! **Prefilters**: each table has a bitmap over one field of its entries
+//! (an exact port it hashes, else the field its intervals resolve, else a
+//! hashed prefix), 16 bits an entry, 64 bytes to 8 KiB: memory follows the
+//! rules. A clear bit skips the table without hashing or searching; a
+//! bitmap is a superset test, so it never changes a result.
 //!
 //! The structure is immutable once built: the datapath reads it without locks
 //! while a writer builds its replacement.
 
-use core::cmp::Ordering;
+// The build's error carries the rule it names by value (as set.rs's do):
+// it is returned at most once per build, never per packet.
+#![allow(clippy::result_large_err)]
 
-use super::buf::{Alloc, Buf, NoMem};
+use core::mem::size_of;
+
+use super::buf::{filled, Alloc, Buf, NoMem};
+use super::flat::Flat;
+use super::intervals::{self, Painter, Seg, Seg6, NONE};
 use super::key::PacketKey;
-use super::rule::{prefix_mask, Family, PortRange, Rule};
+pub use super::limit::{
+    BuildError, Limit, LimitKind, MAX_BOXES, MAX_FLAT, MAX_SLOTS, MAX_TABLES, SMALL_SHAPE,
+};
+use super::rule::{prefix_mask, PortRange, Prefix, Rule};
+use super::shape::{
+    addr_field, decide, fields_of, len_of, pre_shape, prefix_words, shape_of, KeyDef, Shape, Var,
+    Words, ANY_PROTO, H_DPORT, H_SPORT, MAX_WORDS, NO_RULE, RES_BOXES, RES_DADDR, RES_DPORT,
+    RES_RULE, RES_SADDR, RES_SPORT, REV, W_PORTS,
+};
+use super::sort;
 
-const NONE: u32 = u32::MAX;
-const PORT_NONE: u8 = 0;
-const PORT_EXACT: u8 = 1;
-const PORT_RANGE: u8 = 2;
+/// Up to this many rules, a lookup tries each rule's flat tests in order
+/// (cheaper than probing tables for tiny sets, and the same answer).
+pub const LINEAR_MAX: usize = 4;
 
-/// Which fields a variant names, and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Mask {
-    /// 0: both families, 4: IPv4, 6: IPv6.
-    fam: u8,
-    proto: bool,
-    slen: u8,
-    dlen: u8,
-    sport: u8,
-    dport: u8,
-    iif: bool,
-    oif: bool,
+/// An empty slot, or no slot found.
+const EMPTY: u32 = u32::MAX;
+
+/// In a bucket's list, an entry with this bit is a rule direction tested on
+/// its own (an index into `flat`), not a table.
+const FLAT: u32 = 1 << 31;
+
+/// What a table's prefilter looks at: nothing, a port, an address prefix.
+const F_NONE: u8 = 0;
+const F_PORT: u8 = 1;
+const F_ADDR: u8 = 2;
+
+/// A run of something: `[off, off + len)`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    off: u32,
+    len: u32,
 }
 
-impl Mask {
-    fn needs_ports(&self) -> bool {
-        self.sport != PORT_NONE || self.dport != PORT_NONE
+impl Span {
+    fn range(&self) -> core::ops::Range<usize> {
+        self.off as usize..self.off as usize + self.len as usize
     }
 }
 
-/// The masked fields a table is keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-struct MKey {
-    saddr: u128,
-    daddr: u128,
-    iif: u128,
-    oif: u128,
-    sport: u16,
-    dport: u16,
-    proto: u8,
-}
-
-impl MKey {
-    /// One multiply over an xor-fold of the fields. Keys come from the
-    /// administrator's rules, not from packets, and a collision only makes
-    /// a probe sequence longer, never a result wrong.
-    #[inline]
-    fn hash(&self) -> u32 {
-        let fold =
-            |v: u128, r: u32| ((v as u64) ^ ((v >> 64) as u64).rotate_left(29)).rotate_left(r);
-        let h = fold(self.saddr, 0)
-            ^ fold(self.daddr, 17)
-            ^ fold(self.iif, 31)
-            ^ fold(self.oif, 47)
-            ^ (u64::from(self.proto) | u64::from(self.sport) << 8 | u64::from(self.dport) << 24);
-        let h = (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (h >> 32) as u32
-    }
-}
-
-/// One direction of one rule.
-#[derive(Debug, Clone, Copy)]
-struct Variant {
-    mask: Mask,
-    key: MKey,
-    sport: PortRange,
-    dport: PortRange,
-    rule: u32,
-}
-
-impl Variant {
-    fn new(r: &Rule, rule: u32) -> Self {
-        let kind = |p: Option<PortRange>| match p {
-            None => PORT_NONE,
-            Some(p) if p.lo == p.hi => PORT_EXACT,
-            Some(_) => PORT_RANGE,
-        };
-        let exact = |p: Option<PortRange>| match p {
-            Some(p) if p.lo == p.hi => p.lo,
-            _ => 0,
-        };
-        let any = PortRange {
-            lo: 0,
-            hi: u16::MAX,
-        };
-        Variant {
-            mask: Mask {
-                fam: match r.family {
-                    Family::Any => 0,
-                    Family::V4 => 4,
-                    Family::V6 => 6,
-                },
-                proto: r.proto.is_some(),
-                slen: r.saddr.map_or(0, |p| p.len),
-                dlen: r.daddr.map_or(0, |p| p.len),
-                sport: kind(r.sport),
-                dport: kind(r.dport),
-                iif: r.iif.is_some(),
-                oif: r.oif.is_some(),
-            },
-            key: MKey {
-                saddr: r.saddr.map_or(0, |p| p.addr),
-                daddr: r.daddr.map_or(0, |p| p.addr),
-                iif: r.iif.map_or(0, |n| n.0),
-                oif: r.oif.map_or(0, |n| n.0),
-                sport: exact(r.sport),
-                dport: exact(r.dport),
-                proto: r.proto.unwrap_or(0),
-            },
-            sport: r.sport.unwrap_or(any),
-            dport: r.dport.unwrap_or(any),
-            rule,
-        }
-    }
-
-    fn order(&self, o: &Self) -> Ordering {
-        (self.mask, self.key, self.rule).cmp(&(o.mask, o.key, o.rule))
-    }
-}
-
-/// The field a table's prefilter looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Filter {
-    Dport,
-    Sport,
-    /// Ports covered by any of the table's destination (source) port ranges.
-    DportRange,
-    SportRange,
-    Saddr,
-    Daddr,
-    Proto,
-    None,
-}
-
-/// Bits per prefilter bitmap (indexed by a 16-bit value).
-const FILTER_BITS: usize = 1 << 16;
-const FILTER_WORDS: usize = FILTER_BITS / 64;
-
-/// Sets bits `lo..=hi` of a bitmap, a word at a time.
-fn set_bits(bits: &mut [u64], lo: usize, hi: usize) {
-    let mut i = lo;
-    while i <= hi {
-        // On a word boundary (not `is_multiple_of`: newer than the kernel's MSRV).
-        if (i & 63) == 0 && i + 63 <= hi {
-            bits[i / 64] = u64::MAX;
-            i += 64;
-        } else {
-            bits[i / 64] |= 1 << (i % 64);
-            i += 1;
-        }
-    }
-}
-
-/// A 16-bit fold of an address (IPv4 in the low 32 bits).
-#[inline]
-fn fold16(a: u128) -> u32 {
-    let x = (a as u64) ^ ((a >> 64) as u64);
-    let x = x ^ (x >> 32);
-    ((x ^ (x >> 16)) & 0xffff) as u32
+/// A table's prefilter: a bitmap over one field of its entries, 16 bits an
+/// entry (512 to 65,536 bits). A port's value is the port; an address's, a
+/// 16-bit hash of its bits of the table's shortest prefix.
+#[derive(Debug, Clone, Copy, Default)]
+struct Filter {
+    /// `F_*`.
+    kind: u8,
+    /// A port: the packet's ports word shifted right by this much (16 for
+    /// the source port).
+    port: u8,
+    /// Bit index: the 16-bit value shifted right by this much.
+    shift: u8,
+    /// An address: its two words and their masks.
+    hi: (u8, u64),
+    lo: (u8, u64),
+    /// Its bits: `bits[off..off + words]`.
+    off: u32,
+    words: u32,
 }
 
 impl Filter {
-    /// The most selective cheap field of a mask.
-    fn of(m: &Mask) -> Filter {
-        if m.dport == PORT_EXACT {
-            Filter::Dport
-        } else if m.sport == PORT_EXACT {
-            Filter::Sport
-        } else if m.dport == PORT_RANGE {
-            Filter::DportRange
-        } else if m.sport == PORT_RANGE {
-            Filter::SportRange
-        } else if m.slen >= 8 {
-            Filter::Saddr
-        } else if m.dlen >= 8 {
-            Filter::Daddr
-        } else if m.proto {
-            Filter::Proto
+    /// The 16-bit value of a packet's (or a rule direction's) words.
+    #[inline]
+    fn value(&self, w: &Words) -> u32 {
+        if self.kind == F_PORT {
+            w.get(W_PORTS, u64::MAX).wrapping_shr(u32::from(self.port)) as u32 & 0xffff
         } else {
-            Filter::None
-        }
-    }
-
-    /// The filter's index for a masked key (range filters set whole
-    /// ranges instead: see `add_table`).
-    #[inline]
-    fn index(self, k: &MKey) -> u32 {
-        match self {
-            Filter::Dport => u32::from(k.dport),
-            Filter::Sport => u32::from(k.sport),
-            Filter::DportRange | Filter::SportRange => 0,
-            Filter::Saddr => fold16(k.saddr),
-            Filter::Daddr => fold16(k.daddr),
-            Filter::Proto => u32::from(k.proto),
-            Filter::None => 0,
-        }
-    }
-
-    /// The filter's index for a packet, without building its masked key.
-    #[inline]
-    fn packet_index(self, t: &Table, k: &PacketKey) -> u32 {
-        match self {
-            Filter::Dport | Filter::DportRange => u32::from(k.dport),
-            Filter::Sport | Filter::SportRange => u32::from(k.sport),
-            Filter::Saddr => fold16(k.saddr & t.smask),
-            Filter::Daddr => fold16(k.daddr & t.dmask),
-            Filter::Proto => u32::from(k.proto),
-            Filter::None => 0,
+            let a = w.get(self.hi.0, self.hi.1) ^ w.get(self.lo.0, self.lo.1).rotate_left(32);
+            (a.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as u32
         }
     }
 }
 
-/// One hash table: the variants of one mask.
+/// One hash table: the variants of one shape.
 #[derive(Debug, Clone, Copy)]
 struct Table {
-    mask: Mask,
-    /// Address masks of the table's prefixes (for its family; zero when the
-    /// table names no address).
-    smask: u128,
-    dmask: u128,
-    filter: Filter,
-    /// Its prefilter: `bits[filter_off..filter_off + FILTER_WORDS]`.
-    filter_off: u32,
+    shape: Shape,
+    def: KeyDef,
+    /// Words per key (0: one key, kept in `single`, no slots).
+    words: u32,
+    seed: u64,
     /// Earliest rule in the table.
     min_rule: u32,
-    /// Its slots: `slots[off..off + size]`, size a power of two.
+    /// Its slots: `slots[off..]`, `size_mask + 1` of `1 + words` words each.
     off: u32,
     size_mask: u32,
+    /// Slots a probe reads at most.
+    reads: u32,
+    /// The payload of the one key when `words` is 0.
+    single: u32,
+    needs_ports: bool,
+    filter: Filter,
+    /// Variants in the table (while building).
+    vars: u32,
+    /// Its variants are tested one by one instead: `flat[flats]`.
+    flats: Option<Span>,
 }
 
-/// What a slot resolves to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Payload {
-    Empty,
-    /// No port range: the earliest rule with this key.
-    Rule(u32),
-    /// One port range: `segs[off..off + len]`.
-    Segs(u32, u32),
-    /// Two port ranges: `boxes[off..off + len]`, in rule order.
-    Boxes(u32, u32),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    key: MKey,
-    hash: u32,
-    payload: Payload,
-}
-
-/// A disjoint port interval starting at `start` (up to the next one's start):
-/// the earliest rule covering it, or NONE.
-#[derive(Debug, Clone, Copy)]
-struct Seg {
-    start: u32,
-    rule: u32,
-}
-
+/// A port box: one direction of a rule with both port ranges.
 #[derive(Debug, Clone, Copy)]
 struct PortBox {
     sport: PortRange,
@@ -293,269 +166,788 @@ struct PortBox {
     rule: u32,
 }
 
-/// Up to this many rules, a lookup scans them in order (cheaper than probing
-/// hash tables for tiny sets, and the same answer: the earliest match).
-pub const LINEAR_MAX: usize = 4;
+/// What one lookup did (for tests and benchmarks).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    /// Tables probed (hashed, or the one key of a keyless table read).
+    pub tables: u32,
+    /// Slots read in those probes.
+    pub slots: u32,
+    /// Steps of interval searches.
+    pub steps: u32,
+    /// Port boxes tried.
+    pub boxes: u32,
+    /// Flat tests tried (a small set's, or small shapes').
+    pub flats: u32,
+    /// Tables skipped by their prefilter.
+    pub filtered: u32,
+}
+
+/// Counts a lookup's work; the datapath's `()` counts nothing.
+trait Count {
+    fn table(&mut self) {}
+    fn slot(&mut self) {}
+    fn steps(&mut self, _n: u32) {}
+    fn boxes(&mut self, _n: u32) {}
+    fn flat(&mut self) {}
+    fn filtered(&mut self) {}
+}
+
+impl Count for () {}
+
+impl Count for Cost {
+    fn table(&mut self) {
+        self.tables += 1;
+    }
+    fn slot(&mut self) {
+        self.slots += 1;
+    }
+    fn steps(&mut self, n: u32) {
+        self.steps += n;
+    }
+    fn boxes(&mut self, n: u32) {
+        self.boxes += n;
+    }
+    fn flat(&mut self) {
+        self.flats += 1;
+    }
+    fn filtered(&mut self) {
+        self.filtered += 1;
+    }
+}
 
 /// A compiled rule set.
 pub struct Classifier<A: Alloc> {
-    /// The rules themselves when there are at most [`LINEAR_MAX`].
-    linear: A::Buf<Rule>,
+    /// Flat tests: a small set's, in rule order, or a larger set's small
+    /// shapes'.
+    flat: A::Buf<Flat>,
     tables: A::Buf<Table>,
-    /// Tables that can match IPv4 (IPv6) packets, by earliest rule.
-    order_v4: A::Buf<u32>,
-    order_v6: A::Buf<u32>,
-    slots: A::Buf<Slot>,
+    /// Bucket of (family, protocol): `bucket_of[v6 << 8 | proto]`.
+    bucket_of: A::Buf<u16>,
+    /// Each bucket's tables and flat tests (`FLAT | index`): `order[span]`,
+    /// by earliest rule.
+    buckets: A::Buf<Span>,
+    order: A::Buf<u32>,
+    /// Every table's slots: a word `tag << 32 | payload`, then the key.
+    slots: A::Buf<u64>,
+    /// Payloads of interval and box keys: runs of `segs`, `segs6`, `boxes`.
+    spans: A::Buf<Span>,
     segs: A::Buf<Seg>,
+    segs6: A::Buf<Seg6>,
     boxes: A::Buf<PortBox>,
+    /// The prefilters' bits.
     bits: A::Buf<u64>,
     rules: usize,
     needs_ports: bool,
 }
 
-/// Scratch space for building the interval lists of one table entry.
-struct Scratch<A: Alloc> {
-    bounds: A::Buf<u32>,
-    label: A::Buf<u32>,
-    next: A::Buf<u32>,
+/// Sorted insertion of `x` among the smallest values kept in `keep[..*n]`
+/// (at most `keep.len()` of them).
+fn keep_smallest(keep: &mut [u32], n: &mut usize, x: u32) {
+    let cap = keep.len();
+    let mut i = *n;
+    if i >= cap {
+        match keep.last() {
+            Some(&last) if x < last => i = cap - 1,
+            _ => return,
+        }
+    } else {
+        *n += 1;
+    }
+    while i > 0 && keep[i - 1] > x {
+        keep[i] = keep[i - 1];
+        i -= 1;
+    }
+    keep[i] = x;
+}
+
+/// Sets bits `lo..=hi` of a bitmap.
+fn set_bits(bits: &mut [u64], lo: usize, hi: usize) {
+    let mut i = lo;
+    while i <= hi {
+        let Some(w) = bits.get_mut(i / 64) else {
+            return;
+        };
+        // On a word boundary (not `is_multiple_of`: newer than the kernel's MSRV).
+        if (i & 63) == 0 && i + 63 <= hi {
+            *w = u64::MAX;
+            i += 64;
+        } else {
+            *w |= 1 << (i % 64);
+            i += 1;
+        }
+    }
+}
+
+/// A buffer holding exactly `b`'s values (growth by doubling leaves up to
+/// half a buffer unused).
+fn tight<A: Alloc, T: Copy>(b: &A::Buf<T>) -> Result<A::Buf<T>, NoMem> {
+    let mut t = A::Buf::<T>::with_capacity(b.len())?;
+    for &v in b.iter() {
+        t.push(v)?;
+    }
+    Ok(t)
+}
+
+/// The limit error for `kind` in the packets of `shape`'s table, past
+/// `max` with `count`, from rule `index`.
+fn limit(
+    rules: &[Rule],
+    kind: LimitKind,
+    shape: &Shape,
+    count: usize,
+    max: usize,
+    index: u32,
+) -> BuildError {
+    BuildError::Limit(Limit {
+        kind,
+        family: shape.family(),
+        proto: u8::try_from(shape.proto).ok(),
+        count,
+        max,
+        index,
+        rule: rules.get(index as usize).copied().unwrap_or(NO_RULE),
+    })
 }
 
 impl<A: Alloc> Classifier<A> {
     /// An empty classifier (matches nothing).
     pub fn empty() -> Result<Self, NoMem> {
-        Self::build(&[])
+        Self::new(0)
     }
 
-    /// Compiles `rules`; a lookup returns indices into this slice.
-    pub fn build(rules: &[Rule]) -> Result<Self, NoMem> {
-        let mut vars = A::Buf::<Variant>::with_capacity(if rules.len() <= LINEAR_MAX {
-            0
-        } else {
-            rules.len() * 2
-        })?;
-        for (i, r) in rules.iter().enumerate() {
-            if rules.len() <= LINEAR_MAX {
-                continue;
-            }
-            vars.push(Variant::new(r, i as u32))?;
-            if !r.oneway {
-                let rev = r.reversed();
-                if rev != *r {
-                    vars.push(Variant::new(&rev, i as u32))?;
-                }
-            }
-        }
-        vars.sort_unstable_by(Variant::order);
-
-        let mut c = Classifier {
-            linear: A::Buf::with_capacity(0)?,
+    fn new(rules: usize) -> Result<Self, NoMem> {
+        Ok(Classifier {
+            flat: A::Buf::with_capacity(0)?,
             tables: A::Buf::with_capacity(0)?,
-            order_v4: A::Buf::with_capacity(0)?,
-            order_v6: A::Buf::with_capacity(0)?,
+            bucket_of: A::Buf::with_capacity(0)?,
+            buckets: A::Buf::with_capacity(0)?,
+            order: A::Buf::with_capacity(0)?,
             slots: A::Buf::with_capacity(0)?,
+            spans: A::Buf::with_capacity(0)?,
             segs: A::Buf::with_capacity(0)?,
+            segs6: A::Buf::with_capacity(0)?,
             boxes: A::Buf::with_capacity(0)?,
             bits: A::Buf::with_capacity(0)?,
-            rules: rules.len(),
-            needs_ports: rules.iter().any(Rule::needs_ports),
-        };
+            rules,
+            needs_ports: false,
+        })
+    }
+
+    /// Compiles `rules`; a lookup returns indices into this slice. Fails
+    /// with [`BuildError::Limit`] if the set would go past a bound on the
+    /// work per packet, [`BuildError::NoMem`] without memory.
+    pub fn build(rules: &[Rule]) -> Result<Self, BuildError> {
+        let mut c = Self::new(rules.len())?;
+        c.needs_ports = rules.iter().any(Rule::needs_ports);
         if rules.len() <= LINEAR_MAX {
-            for r in rules {
-                Buf::push(&mut c.linear, *r)?;
-            }
-        }
-        let mut scratch = Scratch::<A> {
-            bounds: A::Buf::with_capacity(0)?,
-            label: A::Buf::with_capacity(0)?,
-            next: A::Buf::with_capacity(0)?,
-        };
-
-        let mut t0 = 0;
-        while t0 < vars.len() {
-            let mask = vars[t0].mask;
-            let mut t1 = t0;
-            let mut keys = 0usize;
-            let mut min_rule = NONE;
-            while t1 < vars.len() && vars[t1].mask == mask {
-                if t1 == t0 || vars[t1].key != vars[t1 - 1].key {
-                    keys += 1;
-                }
-                min_rule = min_rule.min(vars[t1].rule);
-                t1 += 1;
-            }
-            c.add_table(&vars[t0..t1], mask, keys, min_rule, &mut scratch)?;
-            t0 = t1;
-        }
-
-        for (fam, order) in [(4u8, &mut c.order_v4), (6u8, &mut c.order_v6)] {
-            for (i, t) in c.tables.iter().enumerate() {
-                if t.mask.fam == 0 || t.mask.fam == fam {
-                    order.push(i as u32)?;
+            c.flat = A::Buf::with_capacity(2 * rules.len())?;
+            for (i, r) in rules.iter().enumerate() {
+                c.flat.push(Flat::new(r, i as u32))?;
+                let rev = r.reversed();
+                if !r.oneway && rev != *r {
+                    c.flat.push(Flat::new(&rev, i as u32))?;
                 }
             }
-            let tables = &c.tables;
-            order.sort_unstable_by_key(|&i| tables[i as usize].min_rule);
+            return Ok(c);
         }
+        let vars = variants::<A>(rules)?;
+        c.plan_tables(rules, &vars)?;
+        c.plan_flats(rules, &vars)?;
+        c.plan_buckets(rules)?;
+        c.fill_tables(rules, &vars)?;
+        c.order = tight::<A, u32>(&c.order)?;
+        c.spans = tight::<A, Span>(&c.spans)?;
+        c.segs = tight::<A, Seg>(&c.segs)?;
+        c.segs6 = tight::<A, Seg6>(&c.segs6)?;
+        c.boxes = tight::<A, PortBox>(&c.boxes)?;
         Ok(c)
     }
 
-    fn add_table(
-        &mut self,
-        vars: &[Variant],
-        mask: Mask,
-        keys: usize,
-        min_rule: u32,
-        scratch: &mut Scratch<A>,
-    ) -> Result<(), NoMem> {
-        let size = (keys * 2).next_power_of_two();
-        let off = self.slots.len();
-        let empty = Slot {
-            key: MKey::default(),
-            hash: 0,
-            payload: Payload::Empty,
-        };
-        for _ in 0..size {
-            self.slots.push(empty)?;
+    /// One table per run of one shape in `vars` (sorted), its prefilter
+    /// planned, without slots.
+    fn plan_tables(&mut self, rules: &[Rule], vars: &[Var]) -> Result<(), NoMem> {
+        let mut n = 0;
+        let mut t0 = 0;
+        while t0 < vars.len() {
+            let mut t1 = t0 + 1;
+            while t1 < vars.len() && vars[t1].shape == vars[t0].shape {
+                t1 += 1;
+            }
+            n += 1;
+            t0 = t1;
         }
-        let filter = Filter::of(&mask);
-        let filter_off = self.bits.len();
-        if filter != Filter::None {
-            for _ in 0..FILTER_WORDS {
-                self.bits.push(0)?;
+        self.tables = A::Buf::with_capacity(n)?;
+        let mut t0 = 0;
+        while t0 < vars.len() {
+            let shape = vars[t0].shape;
+            let def = shape.key_def();
+            let mut t1 = t0;
+            let mut min_rule = NONE;
+            while t1 < vars.len() && vars[t1].shape == shape {
+                min_rule = min_rule.min(vars[t1].rule);
+                t1 += 1;
             }
-            let bits = &mut self.bits[filter_off..filter_off + FILTER_WORDS];
-            for v in vars {
-                let (lo, hi) = match filter {
-                    Filter::DportRange => (v.dport.lo as usize, v.dport.hi as usize),
-                    Filter::SportRange => (v.sport.lo as usize, v.sport.hi as usize),
-                    f => {
-                        let i = f.index(&v.key) as usize;
-                        (i, i)
-                    }
-                };
-                set_bits(bits, lo, hi);
-            }
-        }
-        let v6 = mask.fam == 6;
-        self.tables.push(Table {
-            mask,
-            smask: if mask.slen != 0 {
-                prefix_mask(v6, mask.slen)
-            } else {
-                0
-            },
-            dmask: if mask.dlen != 0 {
-                prefix_mask(v6, mask.dlen)
-            } else {
-                0
-            },
-            filter,
-            filter_off: filter_off as u32,
-            min_rule,
-            off: off as u32,
-            size_mask: (size - 1) as u32,
-        })?;
-
-        let mut k0 = 0;
-        while k0 < vars.len() {
-            let mut k1 = k0 + 1;
-            while k1 < vars.len() && vars[k1].key == vars[k0].key {
-                k1 += 1;
-            }
-            let group = &vars[k0..k1];
-            let payload = match (mask.sport == PORT_RANGE, mask.dport == PORT_RANGE) {
-                (false, false) => Payload::Rule(group[0].rule),
-                (true, true) => {
-                    let at = self.boxes.len() as u32;
-                    for v in group {
-                        self.boxes.push(PortBox {
-                            sport: v.sport,
-                            dport: v.dport,
-                            rule: v.rule,
-                        })?;
-                    }
-                    Payload::Boxes(at, group.len() as u32)
-                }
-                (s, _) => self.add_segs(group, s, scratch)?,
-            };
-            let key = group[0].key;
-            let hash = key.hash();
-            let m = size - 1;
-            let mut i = hash as usize & m;
-            while self.slots[off + i].payload != Payload::Empty {
-                i = (i + 1) & m;
-            }
-            self.slots[off + i] = Slot { key, hash, payload };
-            k0 = k1;
+            let filter = Self::plan_filter(rules, &shape, &vars[t0..t1]);
+            self.tables.push(Table {
+                shape,
+                def,
+                words: def.words(),
+                seed: 0,
+                min_rule,
+                off: 0,
+                size_mask: 0,
+                reads: 0,
+                single: EMPTY,
+                needs_ports: shape.needs_ports(),
+                filter,
+                vars: (t1 - t0) as u32,
+                flats: None,
+            })?;
+            t0 = t1;
         }
         Ok(())
     }
 
-    /// Disjoint intervals of one port field for variants sharing a key (in
-    /// rule order), each labelled with the earliest rule covering it.
-    fn add_segs(
-        &mut self,
-        group: &[Variant],
-        sport: bool,
-        s: &mut Scratch<A>,
-    ) -> Result<Payload, NoMem> {
-        let range = |v: &Variant| if sport { v.sport } else { v.dport };
-        s.bounds.clear();
-        for v in group {
-            let r = range(v);
-            s.bounds.push(u32::from(r.lo))?;
-            s.bounds.push(u32::from(r.hi) + 1)?;
-        }
-        s.bounds.sort_unstable();
-        let mut n = 0;
-        for i in 0..s.bounds.len() {
-            if i == 0 || s.bounds[i] != s.bounds[n - 1] {
-                s.bounds[n] = s.bounds[i];
-                n += 1;
+    /// The prefilter of a table of `shape` holding `vars` (its bits not
+    /// placed yet). It looks at an exact port if the table hashes one, else
+    /// at the field its intervals or boxes resolve, else at a hashed prefix;
+    /// a table with one key and nothing left to resolve has none.
+    fn plan_filter(rules: &[Rule], shape: &Shape, vars: &[Var]) -> Filter {
+        // (kind, source field)
+        let (kind, source) = if shape.hashed & H_DPORT != 0 {
+            (F_PORT, false)
+        } else if shape.hashed & H_SPORT != 0 {
+            (F_PORT, true)
+        } else {
+            match shape.res {
+                RES_SPORT | RES_BOXES => (F_PORT, true),
+                RES_DPORT => (F_PORT, false),
+                RES_SADDR => (F_ADDR, true),
+                RES_DADDR => (F_ADDR, false),
+                _ if shape.slen > 0 => (F_ADDR, true),
+                _ if shape.dlen > 0 => (F_ADDR, false),
+                _ => (F_NONE, false),
             }
-        }
-        s.bounds.truncate(n);
-        // Paint intervals in rule order; `next` skips painted ones
-        // (union-find with path halving), so this is near-linear.
-        s.label.clear();
-        s.next.clear();
-        for i in 0..n {
-            s.label.push(NONE)?;
-            s.next.push(i as u32)?;
-        }
-        let find = |next: &mut [u32], mut i: usize| -> usize {
-            while i < next.len() && next[i] as usize != i {
-                let j = next[i] as usize;
-                if j < next.len() {
-                    next[i] = next[j];
-                }
-                i = j;
-            }
-            i
         };
-        for v in group {
-            let r = range(v);
-            let lo = s.bounds.binary_search(&u32::from(r.lo)).unwrap_or(0);
-            let hi = s.bounds.binary_search(&(u32::from(r.hi) + 1)).unwrap_or(n);
-            let mut i = find(&mut s.next, lo);
-            while i < hi {
-                s.label[i] = v.rule;
-                s.next[i] = (i + 1) as u32;
-                i = find(&mut s.next, i + 1);
+        if kind == F_NONE {
+            return Filter::default();
+        }
+        // An address's value: the bits of the table's shortest prefix.
+        let mut shortest = u8::MAX;
+        if kind == F_ADDR {
+            for v in vars {
+                let d = v.dir(rules);
+                shortest = shortest.min(len_of(if source { d.saddr } else { d.daddr }));
             }
         }
-        let at = self.segs.len() as u32;
-        let mut prev = NONE - 1;
-        for i in 0..n {
-            if s.label[i] != prev {
-                self.segs.push(Seg {
-                    start: s.bounds[i],
-                    rule: s.label[i],
+        let [hi, lo] = prefix_words(addr_field(source), shape.v6(), shortest);
+        let want = (vars.len() as u64 * 16).next_power_of_two();
+        let log2 = want.trailing_zeros().clamp(9, 16);
+        Filter {
+            kind,
+            port: if source { 16 } else { 0 },
+            shift: (16 - log2) as u8,
+            hi,
+            lo,
+            off: 0,
+            words: (1u32 << log2) / 64,
+        }
+    }
+
+    /// Marks the values of direction `d` in table `t`'s prefilter: a port
+    /// range's, or its prefix's.
+    fn mark(&mut self, t: &Table, d: &Rule) {
+        let f = &t.filter;
+        let (lo, hi) = match f.kind {
+            F_NONE => return,
+            F_PORT => {
+                let p = if f.port == 16 { d.sport } else { d.dport };
+                p.map_or((0, 0), |p| (u32::from(p.lo), u32::from(p.hi)))
+            }
+            _ => {
+                let v = f.value(&Words::of(&fields_of(d)));
+                (v, v)
+            }
+        };
+        let off = f.off as usize;
+        if let Some(bits) = self.bits.get_mut(off..off + f.words as usize) {
+            set_bits(bits, (lo >> f.shift) as usize, (hi >> f.shift) as usize);
+        }
+    }
+
+    /// Whether table `t`'s prefilter lets the packet of `w` through.
+    #[inline]
+    fn passes(&self, t: &Table, w: &Words) -> bool {
+        let f = &t.filter;
+        let i = f.value(w).wrapping_shr(u32::from(f.shift)) as usize;
+        self.bits
+            .get(f.off as usize + i / 64)
+            .is_some_and(|b| b & (1 << (i % 64)) != 0)
+    }
+
+    /// Tables of at most [`SMALL_SHAPE`] variants become rule directions
+    /// tested one by one (cheaper than a probe), smallest first, as long as
+    /// no bucket gets more than [`MAX_FLAT`] of them.
+    fn plan_flats(&mut self, rules: &[Rule], vars: &[Var]) -> Result<(), NoMem> {
+        // Flat tests per (family, protocol or 256 for the rest).
+        let mut load = filled::<A, u32>(0, 2 * 257)?;
+        let mut small = A::Buf::<(u32, u32)>::with_capacity(0)?;
+        for (i, t) in self.tables.iter().enumerate() {
+            if t.vars as usize <= SMALL_SHAPE {
+                small.push((t.vars, i as u32))?;
+            }
+        }
+        sort::sort(&mut small);
+        // Where each table's variants start in `vars`.
+        let mut starts = A::Buf::<u32>::with_capacity(self.tables.len())?;
+        let mut at = 0;
+        for t in self.tables.iter() {
+            starts.push(at)?;
+            at += t.vars;
+        }
+        for &(n, ti) in small.iter() {
+            let Some(t) = self.tables.get(ti as usize).copied() else {
+                continue;
+            };
+            // The buckets it is in: its families' (every protocol's, if it
+            // names none).
+            let fams: &[usize] = match t.shape.fam {
+                0 => &[0, 1],
+                1 => &[0],
+                _ => &[1],
+            };
+            let protos = if t.shape.proto == ANY_PROTO {
+                0..257
+            } else {
+                let p = usize::from(t.shape.proto);
+                p..p + 1
+            };
+            let fits = fams.iter().all(|f| {
+                protos.clone().all(|p| {
+                    load.get(f * 257 + p)
+                        .is_some_and(|&l| (l + n) as usize <= MAX_FLAT)
+                })
+            });
+            if !fits {
+                continue;
+            }
+            for f in fams {
+                for p in protos.clone() {
+                    if let Some(l) = load.get_mut(f * 257 + p) {
+                        *l += n;
+                    }
+                }
+            }
+            let off = self.flat.len() as u32;
+            let first = starts.get(ti as usize).copied().unwrap_or(0) as usize;
+            for v in vars.get(first..first + n as usize).unwrap_or(&[]) {
+                self.flat.push(Flat::new(&v.dir(rules), v.rule))?;
+            }
+            if let Some(t) = self.tables.get_mut(ti as usize) {
+                t.flats = Some(Span { off, len: n });
+            }
+        }
+        Ok(())
+    }
+
+    /// The buckets: for each family, one for the protocols no rule names
+    /// and one per protocol some rule names, each listing its tables by
+    /// earliest rule. Fails if a bucket has more than [`MAX_TABLES`].
+    fn plan_buckets(&mut self, rules: &[Rule]) -> Result<(), BuildError> {
+        // Tables are sorted by (family, protocol): runs[fam * 257 + proto].
+        let mut runs = filled::<A, Span>(Span::default(), 3 * 257)?;
+        let mut i = 0;
+        while i < self.tables.len() {
+            let s = self.tables[i].shape;
+            let mut j = i + 1;
+            while j < self.tables.len()
+                && (self.tables[j].shape.fam, self.tables[j].shape.proto) == (s.fam, s.proto)
+            {
+                j += 1;
+            }
+            if let Some(r) = runs.get_mut(usize::from(s.fam) * 257 + usize::from(s.proto)) {
+                *r = Span {
+                    off: i as u32,
+                    len: (j - i) as u32,
+                };
+            }
+            i = j;
+        }
+        let run =
+            |fam: usize, proto: usize| runs.get(fam * 257 + proto).copied().unwrap_or_default();
+        let parts = |fam: usize, proto: usize| {
+            let own = |f| {
+                if proto < 256 {
+                    run(f, proto)
+                } else {
+                    Span::default()
+                }
+            };
+            [run(0, 256), run(fam, 256), own(0), own(fam)]
+        };
+        // Check every bucket first: the error is the one whose first rule
+        // past the bound comes first.
+        let mut worst: Option<BuildError> = None;
+        let mut worst_index = NONE;
+        for fam in 1..3usize {
+            // The bucket of every protocol first: its tables are in all.
+            for proto in (256..=256).chain(0..256usize) {
+                let p = parts(fam, proto);
+                if proto < 256 && p[2].len + p[3].len == 0 {
+                    continue;
+                }
+                let hashed = |part: &Span| {
+                    self.tables
+                        .get(part.range())
+                        .unwrap_or(&[])
+                        .iter()
+                        .filter(|t| t.flats.is_none())
+                };
+                let count: usize = p.iter().map(|part| hashed(part).count()).sum();
+                if count <= MAX_TABLES {
+                    continue;
+                }
+                let mut keep = [0u32; MAX_TABLES + 1];
+                let mut n = 0;
+                for part in &p {
+                    for t in hashed(part) {
+                        keep_smallest(&mut keep, &mut n, t.min_rule);
+                    }
+                }
+                let index = keep[MAX_TABLES];
+                if index < worst_index {
+                    let shape = Shape {
+                        fam: fam as u8,
+                        proto: proto as u16,
+                        hashed: 0,
+                        res: 0,
+                        slen: 0,
+                        dlen: 0,
+                    };
+                    worst = Some(limit(
+                        rules,
+                        LimitKind::Tables,
+                        &shape,
+                        count,
+                        MAX_TABLES,
+                        index,
+                    ));
+                    worst_index = index;
+                }
+            }
+        }
+        if let Some(e) = worst {
+            return Err(e);
+        }
+        self.bucket_of = filled::<A, u16>(0, 512)?;
+        for fam in 1..3usize {
+            let generic = self.push_bucket(&parts(fam, 256))?;
+            for proto in 0..256usize {
+                let p = parts(fam, proto);
+                let b = if p[2].len + p[3].len == 0 {
+                    generic
+                } else {
+                    self.push_bucket(&p)?
+                };
+                if let Some(x) = self.bucket_of.get_mut(((fam - 1) << 8) | proto) {
+                    *x = b;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A bucket of the tables in `parts` (of the variants of those tested
+    /// one by one), by earliest rule.
+    fn push_bucket(&mut self, parts: &[Span]) -> Result<u16, NoMem> {
+        let off = self.order.len();
+        for p in parts {
+            for ti in p.range() {
+                match self.tables.get(ti).and_then(|t| t.flats) {
+                    Some(f) => {
+                        for i in f.range() {
+                            self.order.push(FLAT | i as u32)?;
+                        }
+                    }
+                    None => self.order.push(ti as u32)?,
+                }
+            }
+        }
+        let (tables, flat) = (&self.tables, &self.flat);
+        let key = |&e: &u32| {
+            if e & FLAT != 0 {
+                flat.get((e & !FLAT) as usize).map_or(NONE, |f| f.rule)
+            } else {
+                tables.get(e as usize).map_or(NONE, |t| t.min_rule)
+            }
+        };
+        sort::sort_by(&mut self.order[off..], |a, b| {
+            key(a).cmp(&key(b)).then(a.cmp(b))
+        });
+        let b = self.buckets.len() as u16;
+        self.buckets.push(Span {
+            off: off as u32,
+            len: (self.order.len() - off) as u32,
+        })?;
+        Ok(b)
+    }
+
+    /// Every table's prefilter, keys and payloads.
+    fn fill_tables(&mut self, rules: &[Rule], vars: &[Var]) -> Result<(), BuildError> {
+        // The prefilters of the tables that stay tables.
+        let mut words = 0;
+        for t in self.tables.iter_mut() {
+            if t.flats.is_some() {
+                t.filter = Filter::default();
+            }
+            t.filter.off = words;
+            words += t.filter.words;
+        }
+        self.bits = filled::<A, u64>(0, words as usize)?;
+        let mut painter = (Painter::<A, u64>::new()?, Painter::<A, u128>::new()?);
+        // Per key of the table being filled: its first variant, payload.
+        let mut keys = A::Buf::<(u32, u32)>::with_capacity(0)?;
+        let mut t0 = 0;
+        for ti in 0..self.tables.len() {
+            let t = self.tables[ti];
+            let t1 = t0 + t.vars as usize;
+            if t.flats.is_some() {
+                t0 = t1;
+                continue;
+            }
+            let table = vars.get(t0..t1).unwrap_or(&[]);
+            for v in table {
+                self.mark(&t, &v.dir(rules));
+            }
+            keys.clear();
+            let mut k0 = 0;
+            while k0 < table.len() {
+                let mut k1 = k0 + 1;
+                if t.words == 0 {
+                    k1 = table.len();
+                } else {
+                    let kw = table[k0].key(rules, 0);
+                    while k1 < table.len()
+                        && table[k1].hash == table[k0].hash
+                        && table[k1].key(rules, 0).words() == kw.words()
+                    {
+                        k1 += 1;
+                    }
+                }
+                let payload = self.payload(rules, &table[k0..k1], &mut painter)?;
+                keys.push(((t0 + k0) as u32, payload))?;
+                k0 = k1;
+            }
+            self.place(rules, vars, ti, &keys)?;
+            t0 = t1;
+        }
+        Ok(())
+    }
+
+    /// The payload of one key's variants (in rule order): the earliest
+    /// rule, or a run of intervals or boxes.
+    fn payload(
+        &mut self,
+        rules: &[Rule],
+        group: &[Var],
+        painter: &mut (Painter<A, u64>, Painter<A, u128>),
+    ) -> Result<u32, BuildError> {
+        let Some(first) = group.first() else {
+            return Ok(EMPTY);
+        };
+        let shape = first.shape;
+        let span = self.spans.len() as u32;
+        match shape.res {
+            RES_RULE => return Ok(first.rule),
+            RES_BOXES => {
+                if let Some(v) = group.get(MAX_BOXES) {
+                    return Err(limit(
+                        rules,
+                        LimitKind::Boxes,
+                        &shape,
+                        group.len(),
+                        MAX_BOXES,
+                        v.rule,
+                    ));
+                }
+                let off = self.boxes.len() as u32;
+                let any = PortRange {
+                    lo: 0,
+                    hi: u16::MAX,
+                };
+                for v in group {
+                    let d = v.dir(rules);
+                    self.boxes.push(PortBox {
+                        sport: d.sport.unwrap_or(any),
+                        dport: d.dport.unwrap_or(any),
+                        rule: v.rule,
+                    })?;
+                }
+                self.spans.push(Span {
+                    off,
+                    len: group.len() as u32,
                 })?;
-                prev = s.label[i];
+                return Ok(span);
             }
+            _ => {}
         }
-        Ok(Payload::Segs(at, self.segs.len() as u32 - at))
+        // One field resolved by intervals: ports, or a prefix's addresses.
+        let v6 = shape.v6();
+        let width = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+        let range = |i: usize| -> (u128, u128, u32) {
+            let Some(v) = group.get(i) else {
+                return (0, 0, NONE);
+            };
+            let d = v.dir(rules);
+            let port = |p: Option<PortRange>| {
+                let p = p.unwrap_or(PortRange { lo: 0, hi: 0 });
+                (u128::from(p.lo), u128::from(p.hi), v.rule)
+            };
+            let addr = |p: Option<Prefix>| {
+                let p = p.unwrap_or(Prefix { addr: 0, len: 0 });
+                let host = !prefix_mask(v6, p.len) & width;
+                (p.addr, p.addr | host, v.rule)
+            };
+            match shape.res {
+                RES_SPORT => port(d.sport),
+                RES_DPORT => port(d.dport),
+                RES_SADDR => addr(d.saddr),
+                _ => addr(d.daddr),
+            }
+        };
+        let wide = v6 && matches!(shape.res, RES_SADDR | RES_DADDR);
+        let top = match shape.res {
+            RES_SPORT | RES_DPORT => u128::from(u16::MAX),
+            _ => width,
+        };
+        let (segs, segs6) = (&mut self.segs, &mut self.segs6);
+        let off = if wide { segs6.len() } else { segs.len() } as u32;
+        if wide {
+            painter.1.paint(group.len(), top, range, |start, rule| {
+                segs6.push(Seg6 {
+                    hi: (start >> 64) as u64,
+                    lo: start as u64,
+                    rule,
+                })
+            })?;
+        } else {
+            let narrow = |i| {
+                let (lo, hi, rule) = range(i);
+                (lo as u64, hi as u64, rule)
+            };
+            painter
+                .0
+                .paint(group.len(), top as u64, narrow, |start, rule| {
+                    segs.push(Seg {
+                        start: start as u32,
+                        rule,
+                    })
+                })?;
+        }
+        let end = if wide { segs6.len() } else { segs.len() } as u32;
+        self.spans.push(Span {
+            off,
+            len: end - off,
+        })?;
+        Ok(span)
+    }
+
+    /// Puts table `ti`'s keys (`keys`: first variant, payload) in its
+    /// slots: Robin Hood insertion, at most half full; the size doubles and
+    /// the seed changes until no probe needs more than [`MAX_SLOTS`] reads.
+    fn place(
+        &mut self,
+        rules: &[Rule],
+        vars: &[Var],
+        ti: usize,
+        keys: &[(u32, u32)],
+    ) -> Result<(), BuildError> {
+        let Some(mut t) = self.tables.get(ti).copied() else {
+            return Ok(());
+        };
+        if t.words == 0 {
+            // One key (no field hashed): no slots.
+            t.single = keys.first().map_or(EMPTY, |k| k.1);
+            t.reads = 1;
+            self.tables[ti] = t;
+            return Ok(());
+        }
+        let stride = 1 + t.words as usize;
+        let base = (keys.len() * 2).next_power_of_two().max(2);
+        let mut worst = 0;
+        for attempt in 0..4u32 {
+            let size = base << attempt.min(2);
+            let seed = u64::from(attempt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let off = self.slots.len();
+            for _ in 0..size * stride {
+                self.slots.push(u64::MAX)?;
+            }
+            let mask = (size - 1) as u32;
+            for &(v, payload) in keys {
+                let Some(var) = vars.get(v as usize) else {
+                    continue;
+                };
+                let key = var.key(rules, seed);
+                let mut item = [0u64; 1 + MAX_WORDS];
+                item[0] = (u64::from(key.hash) << 32) | u64::from(payload);
+                // Element by element: `copy_from_slice`'s length check ends
+                // in a panic path objtool cannot follow.
+                for (d, w) in item[1..].iter_mut().zip(key.words()) {
+                    *d = *w;
+                }
+                let mut i = key.hash & mask;
+                let mut dist = 0;
+                loop {
+                    let at = off + i as usize * stride;
+                    let slot = &mut self.slots[at..at + stride];
+                    if slot[0] as u32 == EMPTY {
+                        for (d, w) in slot.iter_mut().zip(&item) {
+                            *d = *w;
+                        }
+                        break;
+                    }
+                    let home = ((slot[0] >> 32) as u32) & mask;
+                    let theirs = i.wrapping_sub(home) & mask;
+                    if theirs < dist {
+                        for (a, b) in slot.iter_mut().zip(item.iter_mut()) {
+                            core::mem::swap(a, b);
+                        }
+                        dist = theirs;
+                    }
+                    i = (i + 1) & mask;
+                    dist += 1;
+                }
+            }
+            // The longest probe: one more than the farthest any key sits
+            // from its home slot.
+            let mut far = 0;
+            for i in 0..size {
+                let w0 = self.slots[off + i * stride];
+                if w0 as u32 != EMPTY {
+                    let home = ((w0 >> 32) as u32) & mask;
+                    far = far.max((i as u32).wrapping_sub(home) & mask);
+                }
+            }
+            if (far as usize) < MAX_SLOTS {
+                t.seed = seed;
+                t.off = off as u32;
+                t.size_mask = mask;
+                t.reads = far + 1;
+                self.tables[ti] = t;
+                return Ok(());
+            }
+            worst = far + 1;
+            self.slots.truncate(off);
+        }
+        Err(limit(
+            rules,
+            LimitKind::Slots,
+            &t.shape,
+            worst as usize,
+            MAX_SLOTS,
+            t.min_rule,
+        ))
     }
 
     /// Number of rules compiled in.
@@ -574,84 +966,264 @@ impl<A: Alloc> Classifier<A> {
         self.needs_ports
     }
 
-    /// Number of hash tables (distinct rule shapes; 0 for a linear set).
+    /// Number of hash tables (rule shapes, but for those whose few rules
+    /// are tested one by one; 0 for a small set).
     pub fn tables(&self) -> usize {
-        self.tables.len()
+        self.tables.iter().filter(|t| t.flats.is_none()).count()
+    }
+
+    /// Hash tables and rule directions tested one by one that a packet of
+    /// this family and protocol may visit.
+    pub fn bucket_size(&self, v6: bool, proto: u8) -> (usize, usize) {
+        let list = self
+            .bucket_of
+            .get((usize::from(v6) << 8) | usize::from(proto))
+            .and_then(|&b| self.buckets.get(usize::from(b)))
+            .and_then(|s| self.order.get(s.range()))
+            .unwrap_or(&[]);
+        let flat = list.iter().filter(|&&e| e & FLAT != 0).count();
+        (list.len() - flat, flat)
+    }
+
+    /// The most hash tables (at most [`MAX_TABLES`]) and the most rule
+    /// directions tested one by one (at most [`MAX_FLAT`]) that any packet
+    /// may visit.
+    pub fn max_bucket_size(&self) -> (usize, usize) {
+        let mut most = (0, 0);
+        for b in self.buckets.iter() {
+            let list = self.order.get(b.range()).unwrap_or(&[]);
+            let flat = list.iter().filter(|&&e| e & FLAT != 0).count();
+            most = (most.0.max(list.len() - flat), most.1.max(flat));
+        }
+        most
+    }
+
+    /// Bytes of the compiled structure (its buffers and itself).
+    pub fn memory(&self) -> usize {
+        size_of::<Self>()
+            + self.flat.len() * size_of::<Flat>()
+            + self.tables.len() * size_of::<Table>()
+            + self.bucket_of.len() * size_of::<u16>()
+            + self.buckets.len() * size_of::<Span>()
+            + self.order.len() * size_of::<u32>()
+            + self.slots.len() * size_of::<u64>()
+            + self.spans.len() * size_of::<Span>()
+            + self.segs.len() * size_of::<Seg>()
+            + self.segs6.len() * size_of::<Seg6>()
+            + self.boxes.len() * size_of::<PortBox>()
+            + self.bits.len() * size_of::<u64>()
     }
 
     /// The earliest rule matching `k` in either of its directions, if any.
+    #[inline]
     pub fn lookup(&self, k: &PacketKey) -> Option<u32> {
-        if !self.linear.is_empty() {
-            return self
-                .linear
-                .iter()
-                .position(|r| r.matches(k))
-                .map(|i| i as u32);
+        self.find(k, &mut ())
+    }
+
+    /// [`lookup`](Self::lookup), and what it did.
+    pub fn lookup_cost(&self, k: &PacketKey) -> (Option<u32>, Cost) {
+        let mut c = Cost::default();
+        let r = self.find(k, &mut c);
+        (r, c)
+    }
+
+    #[inline(always)]
+    fn find<C: Count>(&self, k: &PacketKey, c: &mut C) -> Option<u32> {
+        if self.rules <= LINEAR_MAX {
+            for f in self.flat.iter() {
+                c.flat();
+                if f.matches(k) {
+                    return Some(f.rule);
+                }
+            }
+            return None;
         }
-        let order = if k.v6 { &self.order_v6 } else { &self.order_v4 };
+        let b = *self
+            .bucket_of
+            .get((usize::from(k.v6) << 8) | usize::from(k.proto))?;
+        let list = self.order.get(self.buckets.get(usize::from(b))?.range())?;
+        let mut words = None;
         let mut best = NONE;
-        for &ti in order.iter() {
-            let t = &self.tables[ti as usize];
+        for &e in list {
+            if e & FLAT != 0 {
+                let Some(f) = self.flat.get((e & !FLAT) as usize) else {
+                    break;
+                };
+                if f.rule >= best {
+                    break;
+                }
+                c.flat();
+                // Its table is in this bucket: its family and protocol
+                // match.
+                if f.matches_in_bucket(k) {
+                    best = f.rule;
+                }
+                continue;
+            }
+            let Some(t) = self.tables.get(e as usize) else {
+                break;
+            };
             if t.min_rule >= best {
                 break;
             }
-            let m = &t.mask;
-            if m.needs_ports() && !k.has_ports {
+            if t.needs_ports && !k.has_ports {
                 continue;
             }
-            if t.filter != Filter::None {
-                let i = t.filter.packet_index(t, k) as usize;
-                if self.bits[t.filter_off as usize + i / 64] & (1 << (i % 64)) == 0 {
-                    continue;
-                }
+            let w = words.get_or_insert_with(|| Words::of(k));
+            if t.filter.kind != F_NONE && !self.passes(t, w) {
+                c.filtered();
+                continue;
             }
-            let mk = MKey {
-                saddr: k.saddr & t.smask,
-                daddr: k.daddr & t.dmask,
-                iif: if m.iif { k.iif.0 } else { 0 },
-                oif: if m.oif { k.oif.0 } else { 0 },
-                sport: if m.sport == PORT_EXACT { k.sport } else { 0 },
-                dport: if m.dport == PORT_EXACT { k.dport } else { 0 },
-                proto: if m.proto { k.proto } else { 0 },
-            };
-            let hash = mk.hash();
-            let mut i = hash & t.size_mask;
-            loop {
-                let s = &self.slots[(t.off + i) as usize];
-                if s.payload == Payload::Empty {
-                    break;
-                }
-                if s.hash == hash && s.key == mk {
-                    best = best.min(self.resolve(m, s.payload, k));
-                    break;
-                }
-                i = (i + 1) & t.size_mask;
+            c.table();
+            let p = self.probe(t, w, c);
+            if p != EMPTY {
+                best = best.min(self.resolve(t, p, k, best, c));
             }
         }
         (best != NONE).then_some(best)
     }
 
-    fn resolve(&self, m: &Mask, p: Payload, k: &PacketKey) -> u32 {
-        match p {
-            Payload::Empty => NONE,
-            Payload::Rule(r) => r,
-            Payload::Segs(off, len) => {
-                let port = u32::from(if m.sport == PORT_RANGE {
-                    k.sport
-                } else {
-                    k.dport
-                });
-                let segs = &self.segs[off as usize..(off + len) as usize];
-                // The last interval starting at or before the port.
-                match segs.partition_point(|s| s.start <= port) {
-                    0 => NONE,
-                    i => segs[i - 1].rule,
+    /// The payload of `k`'s key in table `t`, or EMPTY.
+    #[inline]
+    fn probe<C: Count>(&self, t: &Table, w: &Words, c: &mut C) -> u32 {
+        c.slot();
+        if t.words == 0 {
+            return t.single;
+        }
+        let tag = t.def.hash(t.seed, w);
+        let stride = 1 + t.words as usize;
+        let mut i = tag & t.size_mask;
+        for n in 0..t.reads {
+            if n > 0 {
+                c.slot();
+            }
+            let at = t.off as usize + i as usize * stride;
+            let Some(&w0) = self.slots.get(at) else {
+                break;
+            };
+            if w0 as u32 == EMPTY {
+                break;
+            }
+            if (w0 >> 32) as u32 == tag {
+                if let Some(words) = self.slots.get(at + 1..at + stride) {
+                    if t.def.is(w, words) {
+                        return w0 as u32;
+                    }
                 }
             }
-            Payload::Boxes(off, len) => self.boxes[off as usize..(off + len) as usize]
-                .iter()
-                .find(|b| b.sport.contains(k.sport) && b.dport.contains(k.dport))
-                .map_or(NONE, |b| b.rule),
+            i = (i + 1) & t.size_mask;
+        }
+        EMPTY
+    }
+
+    /// The earliest rule of payload `p` (of table `t`) matching `k`, or
+    /// NONE; boxes are tried only while they could beat `best`.
+    #[inline]
+    fn resolve<C: Count>(&self, t: &Table, p: u32, k: &PacketKey, best: u32, c: &mut C) -> u32 {
+        let res = t.shape.res;
+        if res == RES_RULE {
+            return p;
+        }
+        let Some(span) = self.spans.get(p as usize) else {
+            return NONE;
+        };
+        match res {
+            RES_BOXES => {
+                let boxes = self.boxes.get(span.range()).unwrap_or(&[]);
+                for b in boxes {
+                    if b.rule >= best {
+                        break;
+                    }
+                    c.boxes(1);
+                    if b.sport.contains(k.sport) && b.dport.contains(k.dport) {
+                        return b.rule;
+                    }
+                }
+                NONE
+            }
+            RES_SADDR | RES_DADDR if t.shape.v6() => {
+                let segs = self.segs6.get(span.range()).unwrap_or(&[]);
+                c.steps(intervals::steps(segs.len()));
+                intervals::find6(segs, if res == RES_SADDR { k.saddr } else { k.daddr })
+            }
+            _ => {
+                let segs = self.segs.get(span.range()).unwrap_or(&[]);
+                c.steps(intervals::steps(segs.len()));
+                let x = match res {
+                    RES_SPORT => u32::from(k.sport),
+                    RES_DPORT => u32::from(k.dport),
+                    RES_SADDR => k.saddr as u32,
+                    _ => k.daddr as u32,
+                };
+                intervals::find(segs, x)
+            }
         }
     }
+}
+
+/// Every rule's variants, with their shapes decided, sorted by table, then
+/// key, then rule.
+fn variants<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
+    let mut vars = directions::<A>(rules)?;
+    sort::sort_by(&mut vars, |a, b| {
+        a.shape.cmp(&b.shape).then(a.rule.cmp(&b.rule))
+    });
+    decide(&mut vars);
+    for v in vars.iter_mut() {
+        let d = v.dir(rules);
+        v.shape = shape_of(&d, v.flags);
+        v.hash = v.shape.key_def().hash(0, &Words::of(&fields_of(&d)));
+    }
+    // By key's hash; the rare different keys of one hash are sorted apart
+    // after.
+    sort::sort_by_key(&mut vars, |v| (v.shape, v.hash, v.rule));
+    let mut k0 = 0;
+    while k0 < vars.len() {
+        let (shape, hash) = (vars[k0].shape, vars[k0].hash);
+        let mut k1 = k0 + 1;
+        while k1 < vars.len() && (vars[k1].shape, vars[k1].hash) == (shape, hash) {
+            k1 += 1;
+        }
+        let run = &mut vars[k0..k1];
+        if shape.key_def().words() > 0 && run.len() > 1 {
+            let first = run[0].key(rules, 0);
+            if run.iter().any(|v| v.key(rules, 0).words() != first.words()) {
+                sort::sort_by(run, |a, b| {
+                    a.key(rules, 0)
+                        .words()
+                        .cmp(b.key(rules, 0).words())
+                        .then(a.rule.cmp(&b.rule))
+                });
+            }
+        }
+        k0 = k1;
+    }
+    Ok(vars)
+}
+
+/// Every rule's directions: the rule as written, and its reverse unless
+/// `oneway` (or the same rule), each with its shape before the address
+/// decisions.
+fn directions<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
+    let n = rules
+        .iter()
+        .map(|r| 1 + usize::from(!r.oneway && r.reversed() != *r))
+        .sum();
+    let mut vars = A::Buf::<Var>::with_capacity(n)?;
+    for (i, r) in rules.iter().enumerate() {
+        let mut push = |d: &Rule, flags: u8| {
+            vars.push(Var {
+                shape: pre_shape(d),
+                hash: 0,
+                rule: i as u32,
+                flags,
+            })
+        };
+        push(r, 0)?;
+        let rev = r.reversed();
+        if !r.oneway && rev != *r {
+            push(&rev, REV)?;
+        }
+    }
+    Ok(vars)
 }

@@ -11,16 +11,22 @@
 
 pub mod buf;
 pub mod classify;
+mod flat;
+mod intervals;
 pub mod key;
+pub mod limit;
 pub mod parse;
 pub mod print;
 pub mod rule;
 pub mod set;
+mod shape;
+pub mod sort;
 pub mod text;
 
 pub use buf::{Alloc, Buf, NoMem};
-pub use classify::Classifier;
+pub use classify::{Classifier, Cost};
 pub use key::PacketKey;
+pub use limit::{BuildError, Limit, LimitKind};
 pub use parse::{parse_rules, ParseError};
 pub use rule::{Family, IfName, PortRange, Prefix, Rule};
 pub use set::{plan_add, plan_del, plan_replace, RulesError, SetError, MAX_RULES};

@@ -6,6 +6,11 @@
 //! packet that matches `udp dport 53` (placed mid-set by rulegen.py) and one
 //! that matches nothing. Run under `valgrind --tool=callgrind` twice (L and
 //! 2L lookups): the difference over L is the instructions per lookup.
+//!
+//!   classify-bench classifier LOOKUPS PACKET < rules.txt
+//!
+//! looks up one packet, `[v6:]PROTO:SADDR:DADDR:SPORT:DPORT` (addresses as
+//! integers), every time, and prints what a lookup of it does.
 
 use std::hint::black_box;
 use std::io::Read;
@@ -32,6 +37,35 @@ fn main() {
         ..Default::default()
     };
     let miss = PacketKey { dport: 54, ..hit };
+    if let Some(spec) = args.get(3) {
+        let mut f: Vec<&str> = spec.split(':').collect();
+        let v6 = f.first() == Some(&"v6");
+        if v6 {
+            f.remove(0);
+        }
+        let k = PacketKey {
+            v6,
+            proto: f[0].parse().unwrap(),
+            saddr: f[1].parse().unwrap(),
+            daddr: f[2].parse().unwrap(),
+            has_ports: true,
+            sport: f[3].parse().unwrap(),
+            dport: f[4].parse().unwrap(),
+            ..Default::default()
+        };
+        let mut found = 0u64;
+        for _ in 0..n {
+            found += u64::from(black_box(c.lookup(black_box(&k))).is_some());
+        }
+        eprintln!(
+            "rules {} tables {} found {} {:?}",
+            rules.len(),
+            c.tables(),
+            found,
+            c.lookup_cost(&k)
+        );
+        return;
+    }
     let mut found = 0u64;
     for i in 0..n {
         let k = black_box(if i % 2 == 0 { &hit } else { &miss });

@@ -48,6 +48,13 @@
 //! - a zero-byte write never reaches the module (the kernel does not call
 //!   the attribute's write for it): nothing changes, no error.
 //!
+//! README "Bounds": a set past a bound on the work per packet is refused
+//! like one past 65,536 rules (ENOSPC; EINVAL for `insmod`). The bounds
+//! count the classifier's lookup tables, which depend on how it lays the
+//! rules out, so this is the one answer the model takes from the module's
+//! own code: it builds the module's classifier (`Classifier::build`) from
+//! the set's canonical text.
+//!
 //! `insmod` takes the value of the `rules` parameter (README: "Any invalid
 //! value makes `insmod` fail with EINVAL") and starts a new set; `reset`
 //! empties it.
@@ -55,6 +62,8 @@
 use std::io::{self, BufRead, Write};
 
 use ctskip_core::reference::{self as re, RefRule, RefTail, MAX_RULES};
+use ctskip_core::rules::{BuildError, Classifier};
+use ctskip_core::Host;
 
 const PAGE_SIZE: usize = 4096;
 
@@ -89,10 +98,21 @@ fn apply(op: &str, set: &[RefRule], rules: &[RefRule]) -> Result<Vec<RefRule>, &
         }
         _ => panic!("unknown file {op}"),
     };
-    if new.len() > MAX_RULES {
+    if new.len() > MAX_RULES || !within_bounds(&new) {
         return Err("ENOSPC");
     }
     Ok(new)
+}
+
+/// Whether the module's classifier takes `set` (README "Bounds").
+fn within_bounds(set: &[RefRule]) -> bool {
+    let text: String = set.iter().map(|r| format!("{r}\n")).collect();
+    let rules = ctskip_core::parse(&text).expect("canonical text parses");
+    match Classifier::<Host>::build(&rules) {
+        Ok(_) => true,
+        Err(BuildError::Limit(_)) => false,
+        Err(e) => panic!("{e:?}"),
+    }
 }
 
 /// The verdict of a text of one piece to `op` (`rules`, `add`, `del`), and
@@ -141,7 +161,7 @@ fn main() {
             }
             // The parameter is one final text (no pieces, no unfinished end).
             "insmod" => match re::parse_set(&data) {
-                Ok(v) if v.len() <= MAX_RULES => {
+                Ok(v) if v.len() <= MAX_RULES && within_bounds(&v) => {
                     set = v;
                     "OK"
                 }
