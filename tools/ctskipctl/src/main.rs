@@ -16,6 +16,7 @@ use ctskip_core::rules::{plan_replace, SetError, MAX_RULES};
 use ctskip_core::Host;
 
 mod kmsg;
+mod top;
 
 const USAGE: &str = "\
 usage: ctskipctl COMMAND [ARGS]
@@ -27,6 +28,12 @@ usage: ctskipctl COMMAND [ARGS]
   del RULE...        remove rules (all of which must be active)
   list [--json]      the active rules with their hit counts
   stats [--json]     this network namespace's counters (/proc/net/ctskip)
+  top [--json] [--watch] [--interval SECONDS] [--count N]
+                     every network namespace on the host (/proc/*/ns/net,
+                     /run/netns), by conntrack pressure: name, conntrack
+                     count/max, untracked share, packets seen and untracked
+                     per second over the interval (default 1 s); --watch
+                     repeats (N times with --count)
   check FILE         parse FILE offline, as the module would; errors name
                      the line
   enable | disable   switch skipping on or off (the rules stay)
@@ -301,6 +308,7 @@ fn main() -> ExitCode {
         "del" => cmd_edit("del", rest),
         "list" => cmd_list(rest),
         "stats" => cmd_stats(rest),
+        "top" => top::cmd_top(rest),
         "check" => cmd_check(rest),
         "enable" if rest.is_empty() => write_ctl("enabled", b"1"),
         "disable" if rest.is_empty() => write_ctl("enabled", b"0"),

@@ -229,3 +229,142 @@ fn usage_errors_exit_2() {
     assert_eq!(d.run(&["list", "--yaml"]).status.code(), Some(2));
     assert_eq!(d.run(&["check"]).status.code(), Some(2));
 }
+
+/// A stand-in /proc for `top`: processes whose ns/net files are hard links
+/// of one file per namespace (one inode per namespace, as nsfs gives),
+/// their comm, and each namespace's /proc/net/ctskip.
+struct FakeProc {
+    d: Dir,
+}
+
+impl FakeProc {
+    fn new(name: &str) -> FakeProc {
+        let d = Dir::new(name);
+        std::fs::create_dir_all(d.0.join("proc/self/ns")).unwrap();
+        std::fs::create_dir_all(d.0.join("ns")).unwrap();
+        std::fs::create_dir_all(d.0.join("run")).unwrap();
+        FakeProc { d }
+    }
+    /// Namespace `ns` (its figures) with processes `pids` (`comm` each).
+    fn netns(&self, ns: &str, figures: &str, pids: &[(u32, &str)]) {
+        let f = self.d.0.join("ns").join(ns);
+        if !f.exists() {
+            std::fs::write(&f, "").unwrap();
+        }
+        for (pid, comm) in pids {
+            let p = self.d.0.join(format!("proc/{pid}"));
+            std::fs::create_dir_all(p.join("ns")).unwrap();
+            std::fs::create_dir_all(p.join("net")).unwrap();
+            std::fs::hard_link(&f, p.join("ns/net")).unwrap();
+            std::fs::write(p.join("net/ctskip"), figures).unwrap();
+            std::fs::write(p.join("comm"), format!("{comm}\n")).unwrap();
+        }
+    }
+    /// An `ip netns` name for namespace `ns`.
+    fn name(&self, name: &str, ns: &str) {
+        std::fs::hard_link(
+            self.d.0.join("ns").join(ns),
+            self.d.0.join("run").join(name),
+        )
+        .unwrap();
+    }
+    fn top(&self, args: &[&str]) -> Output {
+        // Our own namespace: ctskip loaded (the file exists), on the same
+        // filesystem as the names (as nsfs is for the real ones).
+        let own = self.d.0.join("proc/self");
+        std::fs::create_dir_all(own.join("net")).unwrap();
+        std::fs::write(own.join("net/ctskip"), "seen 0\n").unwrap();
+        if !own.join("ns/net").exists() {
+            std::fs::write(own.join("ns/net"), "").unwrap();
+        }
+        Command::new(env!("CARGO_BIN_EXE_ctskipctl"))
+            .arg("top")
+            .args(args)
+            .env("CTSKIP_PROC_ROOT", self.d.0.join("proc"))
+            .env("CTSKIP_RUN_NETNS", self.d.0.join("run"))
+            .output()
+            .unwrap()
+    }
+}
+
+fn figures(seen: u64, untracked: u64, count: u64, max: u64) -> String {
+    format!("seen {seen}\nuntracked {untracked}\nuntracked_bytes 0\nconntrack_count {count}\nconntrack_max {max}\n")
+}
+
+#[test]
+fn top_lists_each_netns_once_by_pressure() {
+    let p = FakeProc::new("top");
+    p.netns(
+        "host",
+        &figures(1000, 900, 10, 100),
+        &[(1, "init"), (50, "sshd")],
+    );
+    p.netns(
+        "a",
+        &figures(400, 100, 90, 100),
+        &[(200, "memcached"), (201, "memcached")],
+    );
+    p.netns("b", &figures(50, 0, 40, 100), &[(300, "sleep")]);
+    p.name("red", "b");
+    let o = p.top(&["--json", "--interval", "0.05"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let s = out(&o);
+    // By pressure: a (90/100), b (40/100, named), host (10/100); once each.
+    let names: Vec<&str> = s
+        .lines()
+        .filter_map(|l| l.split("\"name\": \"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(names, ["pid 200 (memcached)", "red", "host"], "{s}");
+    assert!(s.contains("\"conntrack_count\": 90, \"conntrack_max\": 100, \"pressure\": 0.900000, \"seen\": 400, \"untracked\": 100, \"untracked_share\": 0.250000"), "{s}");
+    // Nothing changed over the interval: no packets per second.
+    assert!(
+        s.contains("\"seen_per_s\": 0.0, \"untracked_per_s\": 0.0"),
+        "{s}"
+    );
+    let t = p.top(&["--interval", "0.05"]);
+    assert_eq!(t.status.code(), Some(0), "{}", err(&t));
+    let text = out(&t);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("NETNS") && lines[0].contains("PRESSURE"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("pid 200 (memcached)")
+            && lines[1].contains("90/100")
+            && lines[1].contains("90.0%")
+            && lines[1].contains("25.0%"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].contains("red") && lines[2].contains("40/100"),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 4, "{lines:?}");
+}
+
+#[test]
+fn top_fails_on_an_unreadable_netns_and_without_ctskip() {
+    let p = FakeProc::new("top-bad");
+    p.netns("host", &figures(1, 0, 1, 100), &[(1, "init")]);
+    p.netns("x", "seen oops\n", &[(7, "bad")]);
+    let o = p.top(&["--interval", "0.01"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        err(&o).contains("unexpected line \"seen oops\""),
+        "{}",
+        err(&o)
+    );
+    // ctskip not loaded: our own /proc/self/net/ctskip is absent.
+    let q = FakeProc::new("top-none");
+    let o = Command::new(env!("CARGO_BIN_EXE_ctskipctl"))
+        .args(["top"])
+        .env("CTSKIP_PROC_ROOT", q.d.0.join("proc"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("ctskip is not loaded"), "{}", err(&o));
+    let o = p.top(&["--interval", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("--interval"), "{}", err(&o));
+}
