@@ -533,18 +533,18 @@ impl Writers {
         r.published_rules = n;
         r.published_tail = tail;
         let set = RuleSet::build(planned.iter().map(|p| p.rule)).map_err(|e| {
-            // The line of the rule that went past a bound (for `add`, it
-            // may be an earlier rule of the set: then the text's last line).
-            let line = match &e {
+            // Where the rule that went past a bound is: a line of this
+            // text, or (for `add` and `del`) an earlier rule of the set.
+            let at = match &e {
                 BuildError::Limit(l) => r
                     .incoming
                     .rules()
                     .iter()
                     .position(|x| *x == l.rule)
-                    .map_or(r.incoming.line_no(), |i| r.incoming.line_of(i)),
-                BuildError::NoMem => r.incoming.line_no(),
+                    .map_or(At::Active, |i| At::Line(r.incoming.line_of(i))),
+                BuildError::NoMem => At::Line(r.incoming.line_no()),
             };
-            build_error(file, Some(line), e)
+            build_error(file, at, e)
         })?;
         self.publisher.publish(set);
         Ok(())
@@ -617,7 +617,7 @@ impl Writers {
                 }
             })?;
         let set = RuleSet::build(planned.iter().map(|p| p.rule))
-            .map_err(|e| build_error("commit", None, e))?;
+            .map_err(|e| build_error("commit", At::Text, e))?;
         if process::killed() {
             // Killed while the set was built (a large commit): nobody is
             // left to see the result, so the set stays as it was.
@@ -629,24 +629,38 @@ impl Writers {
     }
 }
 
+/// Where the rule a build names is.
+enum At {
+    /// This line of the text.
+    Line(usize),
+    /// Already in the set (a text for `add` or `del` changed its company).
+    Active,
+    /// In the text as a whole (`commit`).
+    Text,
+}
+
 /// The errno and log line of a set that could not be built: ENOSPC for one
 /// past a bound on the work per packet (the line says which bound and what
 /// to do), ENOMEM.
-fn build_error(file: &str, line: Option<usize>, e: BuildError) -> Error {
-    match (e, line) {
-        (BuildError::Limit(l), Some(n)) => {
+fn build_error(file: &str, at: At, e: BuildError) -> Error {
+    match (e, at) {
+        (BuildError::Limit(l), At::Line(n)) => {
             err_limited!("{}: line {}: {} (ENOSPC)\n", file, n, l);
             ENOSPC
         }
-        (BuildError::Limit(l), None) => {
+        (BuildError::Limit(l), At::Active) => {
+            err_limited!("{}: {} (that rule was already active) (ENOSPC)\n", file, l);
+            ENOSPC
+        }
+        (BuildError::Limit(l), At::Text) => {
             err_limited!("{}: {} (ENOSPC)\n", file, l);
             ENOSPC
         }
-        (BuildError::NoMem, Some(n)) => {
+        (BuildError::NoMem, At::Line(n)) => {
             err_limited!("{}: line {}: out of memory\n", file, n);
             ENOMEM
         }
-        (BuildError::NoMem, None) => {
+        (BuildError::NoMem, _) => {
             err_limited!("{}: out of memory\n", file);
             ENOMEM
         }

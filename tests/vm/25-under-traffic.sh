@@ -5,13 +5,19 @@
 #
 # Conntrack is sampled during the writes: both tables are flushed, ten
 # writes go by, then the entries are counted while the traffic still flows.
-# An entry lives for at least 30 s, so a sample holds every flow that was
+# An entry lives for an hour here, so a sample holds every flow that was
 # tracked at any moment since its flush: matched flows must have none, and
 # the unmatched flow (the positive control) at least one.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 20
 
 pair A B || { not_ok "topology"; done_testing; exit; }
+# A sample holds every flow tracked since its flush only while entries
+# outlive the time between them (10 writes: over a minute on a loaded
+# debug guest), so UDP entries last an hour here.
+for ns in "$A" "$B"; do
+	ip netns exec "$ns" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600 net.netfilter.nf_conntrack_udp_timeout_stream=3600
+done
 load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }
 serve "$B" udp 10.0.1.2 5353
 serve "$B" udp fd00:1::2 5353
@@ -66,7 +72,7 @@ control() {
 
 floods writes
 sleep 1
-fails=0 inB='' inA='' ctl=''
+fails=0 inB='' inA='' ctl='' ctlA=''
 for i in $(seq 1 40); do
 	[ $((i % 10)) = 1 ] && { ct_flush "$A"; ct_flush "$B"; }
 	case $((i % 4)) in
@@ -78,7 +84,7 @@ for i in $(seq 1 40); do
 	[ "$r" = OK ] || fails=$((fails + 1))
 	sleep 0.05
 	if [ $((i % 10)) = 0 ]; then
-		inB+=" $(matched "$B")" inA+=" $(matched "$A")" ctl+=" $(control "$B")"
+		inB+=" $(matched "$B")" inA+=" $(matched "$A")" ctl+=" $(control "$B")" ctlA+=" $(control "$A")"
 	fi
 done
 stop_floods writes
@@ -88,6 +94,7 @@ check_eq "matched flows (udp IPv4/udp IPv6/tcp): no entry in B in 4 samples duri
 check_eq "matched flows: no entry in A in the same samples" " 0/0/0 0/0/0 0/0/0 0/0/0" "$inA"
 check_eq "the unmatched flow, at the same time: tracked in B in every sample" \
 	" tracked tracked tracked tracked" "$ctl"
+check_eq "  and in A" " tracked tracked tracked tracked" "$ctlA"
 flood_checks writes
 
 # rmmod and insmod while the flows go on.

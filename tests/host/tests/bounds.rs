@@ -687,3 +687,31 @@ fn small_sets_are_tested_in_order() {
     );
     assert_eq!(c.tables(), 0);
 }
+
+/// The bounds README.md states, by number: 8 tables, 8 slots a probe, 19
+/// search steps, 16 boxes, 32 flat tests, sets of up to 4 rules flat.
+#[test]
+fn the_readmes_bounds() {
+    use ctskip_core::rules::classify::LINEAR_MAX;
+    use ctskip_core::rules::limit::{MAX_SLOTS, MAX_STEPS};
+    assert_eq!(
+        (MAX_TABLES, MAX_SLOTS, MAX_STEPS, MAX_BOXES, MAX_FLAT, LINEAR_MAX),
+        (8, 8, 19, 16, 32, 4)
+    );
+}
+
+/// 65,536 rules of 7 shapes (the benchmark's kinds) build on a 64 KiB
+/// stack: nothing in the build recurses.
+#[test]
+fn a_large_build_needs_little_stack() {
+    let text = seven_shapes(65_536);
+    std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let (ours, _) = both(&text);
+            let _ = Classifier::<Host>::build(&ours);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

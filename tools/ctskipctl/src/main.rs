@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use ctskip_core::rules::{plan_replace, SetError, MAX_RULES};
 use ctskip_core::Host;
 
+mod ctnetlink;
 mod kmsg;
+mod suggest;
 mod top;
 
 const USAGE: &str = "\
@@ -34,6 +36,12 @@ usage: ctskipctl COMMAND [ARGS]
                      count/max, untracked share, packets seen and untracked
                      per second over the interval (default 1 s); --watch
                      repeats (N times with --count)
+  suggest [--netns NAME|INUM] [--top N]
+                     rules for the traffic that fills the conntrack tables
+                     of every netns (ctnetlink), grouped by destination
+                     port and prefix, with the entries each would have kept
+                     out; NATed, helper, marked or zoned traffic is listed
+                     as comments saying why not. Valid input for check/load
   check FILE         parse FILE offline, as the module would; errors name
                      the line
   enable | disable   switch skipping on or off (the rules stay)
@@ -309,6 +317,8 @@ fn main() -> ExitCode {
         "list" => cmd_list(rest),
         "stats" => cmd_stats(rest),
         "top" => top::cmd_top(rest),
+        "suggest" if rest == ["--dump"] => suggest::cmd_dump(),
+        "suggest" => suggest::cmd_suggest(rest),
         "check" => cmd_check(rest),
         "enable" if rest.is_empty() => write_ctl("enabled", b"1"),
         "disable" if rest.is_empty() => write_ctl("enabled", b"0"),

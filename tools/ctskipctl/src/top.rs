@@ -20,13 +20,13 @@ use std::time::{Duration, Instant};
 use crate::{fail, json_str, usage, Fail, Res};
 
 /// Where the namespaces are found (tests point them elsewhere).
-struct Roots {
-    proc: String,
-    run_netns: String,
+pub(crate) struct Roots {
+    pub(crate) proc: String,
+    pub(crate) run_netns: String,
 }
 
 impl Roots {
-    fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         Roots {
             proc: std::env::var("CTSKIP_PROC_ROOT").unwrap_or_else(|_| "/proc".into()),
             run_netns: std::env::var("CTSKIP_RUN_NETNS").unwrap_or_else(|_| "/run/netns".into()),
@@ -35,11 +35,11 @@ impl Roots {
 }
 
 /// One network namespace.
-struct Netns {
+pub(crate) struct Netns {
     /// Its `ip netns` names.
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// The processes inside it, lowest first.
-    pids: Vec<u32>,
+    pub(crate) pids: Vec<u32>,
     /// Whether it is init's (the host's).
     host: bool,
 }
@@ -47,7 +47,7 @@ struct Netns {
 impl Netns {
     /// `ip netns` name, else `host`, else `pid N (comm)` of its first
     /// process.
-    fn name(&self, roots: &Roots) -> String {
+    pub(crate) fn name(&self, roots: &Roots) -> String {
         if let Some(n) = self.names.first() {
             return n.clone();
         }
@@ -67,7 +67,7 @@ impl Netns {
 }
 
 /// Every network namespace, by inode.
-fn discover(roots: &Roots) -> Res<BTreeMap<u64, Netns>> {
+pub(crate) fn discover(roots: &Roots) -> Res<BTreeMap<u64, Netns>> {
     let mut all: BTreeMap<u64, Netns> = BTreeMap::new();
     let host = std::fs::metadata(format!("{}/1/ns/net", roots.proc))
         .map(|m| m.ino())

@@ -368,3 +368,122 @@ fn top_fails_on_an_unreadable_netns_and_without_ctskip() {
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("--interval"), "{}", err(&o));
 }
+
+#[test]
+fn suggest_groups_by_destination_and_names_what_not_to_skip() {
+    let p = FakeProc::new("suggest");
+    p.netns("host", &figures(0, 0, 0, 100), &[(1, "init")]);
+    p.netns("a", &figures(0, 0, 0, 100), &[(200, "memcached")]);
+    p.netns("b", &figures(0, 0, 0, 100), &[(300, "app")]);
+    p.name("blue", "b");
+    let dumps = p.d.0.join("dumps");
+    std::fs::create_dir_all(&dumps).unwrap();
+    let ino = |ns: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p.d.0.join("ns").join(ns)).unwrap().ino()
+    };
+    // memcached on 10.0.1.0/24 from both netns (5 + 3), VXLAN to
+    // 192.168.5.0/24 (4), DNS to a DNATed VIP (6, status 0x20 | 0x8), an
+    // FTP control flow with a helper, a marked flow; ICMPv6 without ports.
+    let mut a = String::new();
+    for i in 0..5 {
+        a += &format!(
+            "10.0.2.{i} 10.0.1.{d} 17 4000{i} 11211 10.0.1.{d} 11211 8 0 0 -\n",
+            d = 7 + i
+        );
+    }
+    for i in 0..6 {
+        a += &format!("10.0.2.9 10.96.0.10 17 5000{i} 53 10.0.1.50 5353 40 0 0 -\n");
+    }
+    a += "10.0.2.9 10.0.9.21 6 41000 21 10.0.9.21 21 14 0 0 ftp\n";
+    a += "10.0.2.9 10.0.9.80 6 41001 80 10.0.9.80 80 14 5 0 -\n";
+    std::fs::write(dumps.join(ino("a").to_string()), a).unwrap();
+    let mut b = String::new();
+    for i in 0..3 {
+        b += &format!("10.0.3.1 10.0.1.200 6 4100{i} 11211 10.0.1.200 11211 14 0 0 -\n");
+        b += &format!("10.0.3.1 10.0.1.201 17 4200{i} 11211 10.0.1.201 11211 8 0 0 -\n");
+    }
+    for i in 0..4 {
+        b += &format!(
+            "192.168.5.1 192.168.5.{d} 17 3300{i} 4789 192.168.5.{d} 4789 8 0 0 -\n",
+            d = 2 + i
+        );
+    }
+    b += "fd00::1 fd00::2 58 - - fd00::2 - 8 0 0 -\n";
+    // The DNAT's endpoint, seen untranslated where it runs: not suggested
+    // either.
+    for i in 0..2 {
+        b += &format!("10.0.2.9 10.0.1.50 17 5000{i} 5353 10.0.1.50 5353 8 0 0 -\n");
+    }
+    std::fs::write(dumps.join(ino("b").to_string()), b).unwrap();
+    let run = |args: &[&str]| {
+        let own = p.d.0.join("proc/self");
+        std::fs::create_dir_all(own.join("ns")).unwrap();
+        if !own.join("ns/net").exists() {
+            std::fs::write(own.join("ns/net"), "").unwrap();
+        }
+        Command::new(env!("CARGO_BIN_EXE_ctskipctl"))
+            .arg("suggest")
+            .args(args)
+            .env("CTSKIP_PROC_ROOT", p.d.0.join("proc"))
+            .env("CTSKIP_RUN_NETNS", p.d.0.join("run"))
+            .env("CTSKIP_CT_DUMPS", &dumps)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let s = out(&o);
+    let rules: Vec<&str> = s.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rules.len(), 4, "{s}");
+    assert!(
+        rules[0].starts_with("ip udp daddr 10.0.1.0/24 dport 11211 ")
+            && rules[0].ends_with("# 8 entries in 2 netns"),
+        "{s}"
+    );
+    assert!(
+        rules[1].starts_with("ip udp daddr 192.168.5.0/24 dport 4789 ")
+            && rules[1].ends_with("# 4 entries in 1 netns"),
+        "{s}"
+    );
+    assert!(
+        rules[2].starts_with("ip tcp daddr 10.0.1.0/24 dport 11211 ")
+            && rules[2].ends_with("# 3 entries in 1 netns"),
+        "{s}"
+    );
+    assert!(
+        rules[3].starts_with("ip6 icmpv6 daddr fd00::/64 ")
+            && rules[3].ends_with("# 1 entry in 1 netns"),
+        "{s}"
+    );
+    assert!(s.contains("# not suggested: ip udp daddr 10.96.0.0/24 dport 53 (6 entries in 1 netns, 6 of them): DNATed: a Service VIP, do not skip"), "{s}");
+    assert!(s.contains("# not suggested: ip tcp daddr 10.0.9.0/24 dport 21 (1 entry in 1 netns, 1 of them): has the conntrack helper ftp"), "{s}");
+    assert!(s.contains("# not suggested: ip udp daddr 10.0.1.0/24 dport 5353 (2 entries in 1 netns, 2 of them): the endpoint of DNATed traffic (10.96.0.10 port 53 -> 10.0.1.50 port 5353)"), "{s}");
+    assert!(s.contains("# not suggested: ip tcp daddr 10.0.9.0/24 dport 80 (1 entry in 1 netns, 1 of them): carries a conntrack mark"), "{s}");
+    // The output is valid input for check (and so load).
+    let f = p.d.file("suggested", &s);
+    let c = p.d.run(&["check", f.to_str().unwrap()]);
+    assert_eq!(
+        out(&c),
+        format!("{}: 4 rules, OK\n", f.display()),
+        "{}",
+        err(&c)
+    );
+    // --top 1, --netns by name.
+    let o = run(&["--top", "1", "--netns", "blue"]);
+    let s = out(&o);
+    assert_eq!(s.lines().filter(|l| !l.starts_with('#')).count(), 1, "{s}");
+    assert!(
+        s.contains("ip udp daddr 192.168.5.0/24 dport 4789")
+            || s.contains("ip udp daddr 10.0.1.0/24 dport 11211"),
+        "{s}"
+    );
+    assert!(!s.contains("10.96.0.0"), "{s}");
+    let o = run(&["--netns", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("no network namespace \"nosuch\""),
+        "{}",
+        err(&o)
+    );
+}
