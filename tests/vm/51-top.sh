@@ -60,10 +60,12 @@ print("count", sum(by[n][0]["conntrack_count"] == int(w[0]) for n, w in want.ite
       "spread", len({w[0] for w in want.values()}))
 print("max", sum(r["conntrack_max"] == int(limit) for r in top), "of", len(top))
 p = [r["pressure"] for r in top]
-print("sorted", int(all(a >= b for a, b in zip(p, p[1:]))), "first", top[0]["name"] == max(want, key=lambda n: int(want[n][0])))
-print("untracked", sum(by[n][0]["untracked"] == int(w[1]) for n, w in want.items() if n in by),
-      "share", sum((by[n][0]["untracked_share"] > 0) == (int(w[1]) > 0) for n, w in want.items() if n in by),
-      "matched", sum(int(w[1]) > 0 for w in want.values()))
+print("sorted", int(all(a >= b for a, b in zip(p, p[1:]))), "first", int(top[0]["name"] == max(want, key=lambda n: int(want[n][0]))))
+# N1's counters still moved after top read them (its traffic): the others.
+still = {n: w for n, w in want.items() if n != sys.argv[3] and n in by}
+print("untracked", sum(by[n][0]["untracked"] == int(w[1]) for n, w in still.items()),
+      "share", sum((by[n][0]["untracked_share"] > 0) == (int(w[1]) > 0) for n, w in still.items()),
+      "matched", sum(int(w[1]) > 0 for w in still.values()))
 n1 = by[sys.argv[3]][0]
 quiet = [by[n][0]["untracked_per_s"] for n in want if n != sys.argv[3]]
 print("rate", int(n1["untracked_per_s"] >= 50), int(n1["seen_per_s"] >= n1["untracked_per_s"]), "quiet", int(max(quiet) == 0), round(n1["untracked_per_s"]))
@@ -78,7 +80,7 @@ read -r _ max _ rows < <(sed -n 3p $T/got)
 check_eq "conntrack_max is nf_conntrack_max in every row" "$rows" "$max"
 check_eq "sorted by pressure, the fullest ($M entries) first" "1 1" "$(sed -n 4p $T/got | awk '{print $2, $4}')"
 read -r _ untracked _ share _ matched < <(sed -n 5p $T/got)
-check_eq "untracked is each netns's ctskip counter; the untracked share is above 0 exactly where ctskip untracked ($matched netns)" "$M $M $((M / 2))" "$untracked $share $matched"
+check_eq "untracked is each quiet netns's ctskip counter; the untracked share is above 0 exactly where ctskip untracked ($matched netns)" "$((M - 1)) $((M - 1)) $((M / 2))" "$untracked $share $matched"
 read -r _ rate seen _ quiet persec < <(sed -n 6p $T/got)
 check_eq "rates: the netns with traffic during the sample untracked at least 50/s ($persec/s), seen at least as many" "1 1" "$rate $seen"
 check_eq "  every other netns: 0/s" 1 "$quiet"

@@ -66,9 +66,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# new_netns VAR: creates a netns, stores its name in VAR, loopback up.
+# new_netns VAR: creates a netns, stores its name in VAR, loopback up. The
+# name is unique (cts-VAR-PID-N), or VAR itself with CTSKIP_NS_PLAIN=1 (the
+# demo, whose output names them).
 new_netns() {
 	local name=cts-$1-$$-$RANDOM
+	[ -n "${CTSKIP_NS_PLAIN:-}" ] && name=$1
 	ip netns add "$name" || return 1
 	_netns+=("$name")
 	ip -n "$name" link set lo up
