@@ -66,6 +66,15 @@ impl Netns {
     }
 }
 
+/// The namespace of inode `ino` in `all`, added if new.
+fn netns(all: &mut BTreeMap<u64, Netns>, ino: u64, host: Option<u64>) -> &mut Netns {
+    all.entry(ino).or_insert_with(|| Netns {
+        names: Vec::new(),
+        pids: Vec::new(),
+        host: Some(ino) == host,
+    })
+}
+
 /// Every network namespace, by inode.
 pub(crate) fn discover(roots: &Roots) -> Res<BTreeMap<u64, Netns>> {
     let mut all: BTreeMap<u64, Netns> = BTreeMap::new();
@@ -83,15 +92,7 @@ pub(crate) fn discover(roots: &Roots) -> Res<BTreeMap<u64, Netns>> {
         // A process may exit meanwhile; a kernel thread shares init's.
         match std::fs::metadata(format!("{}/{pid}/ns/net", roots.proc)) {
             Ok(m) => {
-                let ino = m.ino();
-                all.entry(ino)
-                    .or_insert_with(|| Netns {
-                        names: Vec::new(),
-                        pids: Vec::new(),
-                        host: Some(ino) == host,
-                    })
-                    .pids
-                    .push(pid);
+                netns(&mut all, m.ino(), host).pids.push(pid);
             }
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => denied += 1,
             Err(_) => {}
@@ -117,15 +118,7 @@ pub(crate) fn discover(roots: &Roots) -> Res<BTreeMap<u64, Netns>> {
             if Some(m.dev()) != nsfs {
                 continue;
             }
-            let ino = m.ino();
-            all.entry(ino)
-                .or_insert_with(|| Netns {
-                    names: Vec::new(),
-                    pids: Vec::new(),
-                    host: Some(ino) == host,
-                })
-                .names
-                .push(name);
+            netns(&mut all, m.ino(), host).names.push(name);
         }
     }
     Ok(all)
