@@ -2,7 +2,7 @@
 # Matched flows skip conntrack in both directions and both netns; unmatched
 # flows are tracked; oneway matches one direction only.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 32
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }
@@ -17,7 +17,8 @@ serve "$B" tcp :: 8081
 for proto in udp tcp; do
 	port=$([ $proto = udp ] && echo 5353 || echo 8080)
 	for addr in 10.0.1.2 fd00:1::2; do
-		ct_flush "$A"; ct_flush "$B"
+		off=$(tracked_off "$A" "$B" talk "$A" $proto $addr $port -n 5)
+		check "$proto $addr: with ctskip off the same flow is tracked in A and B (positive control: $off)" both_tracked "$off"
 		if talk "$A" $proto $addr $port -n 5 >/dev/null; then
 			ok "$proto to $addr:$port answered"
 		else

@@ -2,7 +2,7 @@
 # Every netns is covered, including ones created after insmod; loopback
 # inside a netns; packets that already carry conntrack state are left alone.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 14
 
 load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing; exit; }
 
@@ -10,6 +10,9 @@ load 'rules="udp dport 5353; tcp dport 8080"' || { not_ok "insmod"; done_testing
 pair A B || { not_ok "topology"; done_testing; exit; }
 serve "$B" udp 10.0.1.2 5353
 serve "$B" tcp fd00:1::2 8080
+both_flows() { talk "$A" udp 10.0.1.2 5353 -n 3 && talk "$A" tcp fd00:1::2 8080 -n 3; }
+off=$(tracked_off "$A" "$B" both_flows)
+check "netns created after insmod: with ctskip off the same flows are tracked in A and B (positive control: $off)" both_tracked "$off"
 check "netns created after insmod: udp answered" talk "$A" udp 10.0.1.2 5353 -n 3
 check "netns created after insmod: tcp answered" talk "$A" tcp fd00:1::2 8080 -n 3
 check_eq "netns created after insmod: nothing tracked in A" 0 "$(ct_count "$A")"

@@ -139,6 +139,23 @@ ct_count() {
 
 ct_flush() { ip netns exec "$1" conntrack -F >/dev/null 2>&1; }
 
+# tracked_off A B CMD...: the positive control of a "nothing tracked"
+# check: with ctskip switched off (enabled 0) the same traffic (CMD) leaves
+# entries in A and in B; prints "A B" (their counts), then flushes both
+# and switches ctskip back on.
+tracked_off() {
+	local a=$1 b=$2 na nb; shift 2
+	echo 0 > "$SYS/enabled"
+	ct_flush "$a"; ct_flush "$b"
+	"$@" > /dev/null
+	na=$(ct_count "$a") nb=$(ct_count "$b")
+	ct_flush "$a"; ct_flush "$b"
+	echo 1 > "$SYS/enabled"
+	echo "$na $nb"
+}
+# Both counts at least 1.
+both_tracked() { [[ $1 =~ ^[1-9][0-9]*\ [1-9][0-9]*$ ]]; }
+
 # ctstat NS NAME: a counter of /proc/net/ctskip in NS.
 ctstat() { ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/ctskip; }
 
