@@ -715,3 +715,23 @@ fn a_large_build_needs_little_stack() {
         .join()
         .unwrap();
 }
+
+/// At the bound (as 49-bounds does in the guest): 8 tables (source lengths
+/// 1..8, each with 32 destination lengths) plus 8 rules of a 9th length
+/// (flat tests) are accepted; a 9th rule of that length makes a 9th table,
+/// refused, naming the first rule of that length.
+#[test]
+fn a_ninth_table_is_refused() {
+    let pairs: Vec<String> = (1..=9)
+        .flat_map(|a| (1..=32).map(move |b| (a, b)))
+        .map(|(a, b)| format!("ip saddr 172.16.0.0/{a} daddr 172.16.0.0/{b} oneway\n"))
+        .collect();
+    accepted(&pairs[..256 + 8].concat(), 500);
+    let (ours, _) = both(&pairs[..256 + 9].concat());
+    let l = refused(&ours);
+    assert_eq!(
+        (l.kind, l.count, l.max, l.index),
+        (LimitKind::Tables, 9, MAX_TABLES, 256),
+        "{l}"
+    );
+}
