@@ -10,7 +10,7 @@
 # subshell), the parent of the stage writers it runs, or from the writing
 # process itself (errno.py stagecommit / stagehold / restage).
 . "$(dirname "$0")/lib.sh"
-plan 59
+plan 60
 E="python3 $TESTS_DIR/errno.py"
 load 'rules="udp dport 53"' || { not_ok "insmod"; done_testing; exit; }
 S=$SYS/stage C=$SYS/commit R=$SYS/rules
@@ -49,6 +49,8 @@ shw $C 1
 check_eq "commit from the shell that ran the stage writer" OK "$RES"
 set_is "after commit: the staged set is active, in order" $T/big
 check_eq "hits lists 10,000 rules" 10000 "$(wc -l < $SYS/hits)"
+off=$(tracked_off "$A" "$B" talk "$A" udp 10.0.1.2 15000 -n 3)
+check "with ctskip off the same flow is tracked in A and B (positive control: $off)" both_tracked "$off"
 check "a port in the new set is untracked" talk "$A" udp 10.0.1.2 15000 -n 3
 check_eq "  no conntrack entry for it" 0 "$(ct_count "$B" -p udp --dport 15000)"
 check_eq "  3 packets each way untracked in B" 6 "$(delta "$B" b0 untracked)"

@@ -8,7 +8,7 @@
 # and the module's build directory get writable stand-ins at the same paths
 # (the build directory keeps its contents, so make sees it up to date).
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 OUT=$(dirname "$KO")
 [ -n "$KDIR" ] && [ -d "$KDIR" ] || { not_ok "CTSKIP_KDIR names the kernel build tree"; done_testing; exit; }
 rel=$(uname -r)
@@ -57,6 +57,8 @@ check_eq "installed ctskipctl lists them" "$(printf '%s' "$want" | tr ';' '\n' |
 
 pair A B || { not_ok "topology"; done_testing; exit; }
 serve "$B" udp 10.0.1.2 53
+off=$(tracked_off "$A" "$B" talk "$A" udp 10.0.1.2 53 -n 2)
+check "with ctskip off the same DNS flow is tracked in A and B (positive control: $off)" both_tracked "$off"
 check "DNS traffic flows" talk "$A" udp 10.0.1.2 53 -n 2
 check_eq "  and is not tracked (the config's first rule)" 0 "$(ct_count "$B" -p udp --dport 53)"
 check_eq "  counted as untracked in B" 4 "$(ctstat "$B" untracked)"
