@@ -10,7 +10,7 @@ if [ ! -d $D/failslab ] || [ ! -d $D/fail_page_alloc ]; then
 	ktap_skip_all "no fault injection in this kernel (the debug kernel has it)"
 	exit 0
 fi
-plan 25
+plan 26
 load 'rules="udp dport 53; tcp dport 80"' || { not_ok "insmod"; done_testing; exit; }
 old=$(cat $SYS/rules)
 
@@ -199,6 +199,8 @@ icmp; ip udp saddr 198.51.100.0/24 oneway; tcp iif eth0"
 else
 	not_ok "fault injection's stack filter (failslab/require-start) is in this kernel: CONFIG_FAULT_INJECTION_STACKTRACE_FILTER"
 fi
+off=$(tracked_off "$A" "$B" talk "$A" udp 10.0.1.2 53 -n 2)
+check "with ctskip off the same flow is tracked in A and B (positive control: $off)" both_tracked "$off"
 check "existing netns still work: answered" talk "$A" udp 10.0.1.2 53 -n 2
 check_eq "existing netns still untracked" 0 "$(ct_count "$B" -p udp --dport 53)"
 new_netns C && check "a new netns afterwards has the counters file" ip netns exec "$C" test -r /proc/net/ctskip
