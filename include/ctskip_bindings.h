@@ -13,6 +13,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/tracepoint.h>
 #include <net/net_namespace.h>
 
 #include "ctskip_shim.h"

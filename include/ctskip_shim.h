@@ -160,4 +160,32 @@ struct net_device;
 /* Copies dev->name (IFNAMSIZ bytes, NUL-padded) to @name. */
 void ctskip_dev_name(const struct net_device *dev, char name[16]);
 
+/*
+ * Trace events (include/ctskip_trace.h, src/trace.c): the packet the rules
+ * were asked about, and the calls the hook makes when an event is enabled.
+ */
+struct nf_hook_state;
+struct ctskip_trace_pkt {
+	u8 saddr[16], daddr[16];	/* network order; IPv4 in the first 4 */
+	u16 sport, dport;		/* host order; 0 when not read */
+	u8 v6, proto;
+	u8 icmp_error;			/* an ICMP error, classified by the packet it is about */
+};
+/* ctskip:skip's reason */
+#define CTSKIP_SKIP_NOMATCH 0	/* no rule matched */
+#define CTSKIP_SKIP_NOPORTS 1	/* a rule needed ports the packet did not show */
+void ctskip_trace_untrack(const struct nf_hook_state *state,
+			  const struct ctskip_trace_pkt *pkt, u32 rule);
+void ctskip_trace_skip(const struct nf_hook_state *state,
+		       const struct ctskip_trace_pkt *pkt, u32 reason);
+/* Whether the event is enabled, without a static branch (slow path). */
+bool ctskip_trace_untrack_enabled(void);
+bool ctskip_trace_skip_enabled(void);
+#ifdef CONFIG_TRACEPOINTS
+/* The events' tracepoints, whose keys the hook's static branches test. */
+struct tracepoint;
+extern struct tracepoint __tracepoint_untrack;
+extern struct tracepoint __tracepoint_skip;
+#endif
+
 #endif

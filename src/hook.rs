@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The netfilter hook: skb → key → classify → untrack → count (and, for an
-//! ICMP error the rules do not match, the key of the packet it is about).
+//! ICMP error the rules do not match, the key of the packet it is about),
+//! then the `ctskip:untrack` or `ctskip:skip` trace event when enabled.
 //!
 //! Registered per netns for IPv4 and IPv6 at PRE_ROUTING and LOCAL_OUT, just
 //! before conntrack. It never drops: every packet is accepted. A matching
@@ -12,6 +13,7 @@ use crate::kapi::module;
 use crate::kapi::netfilter::{Family, Hook, HookPoint, HookState, SkBuff};
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
+use crate::kapi::trace::{self, SkipReason};
 use crate::packet::{dev_name, icmp_error_key, read_key};
 use crate::rules::key::IfName;
 use crate::rules::rule::proto_has_ports;
@@ -82,6 +84,9 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
     bisect_stop!("lookup");
     if let Some(rule) = found {
         untracked(stats, skb, set, rule, v6, prerouting, 0);
+        if trace::untrack_enabled() {
+            trace::untrack(state, &key, false, rule.saturating_add(1));
+        }
         return;
     }
     // An ICMP error about a packet the rules match: untracked like that
@@ -103,6 +108,9 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
                 prerouting,
                 Stat::UntrackedIcmpErrors.bit(),
             );
+            if trace::untrack_enabled() {
+                trace::untrack(state, &inner, true, rule.saturating_add(1));
+            }
             return;
         }
     }
@@ -111,6 +119,14 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
     let unparsed = !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
     let bits = if unparsed { Stat::Unparsed.bit() } else { 0 };
     stats.count(Stat::Seen.bit() | bits, NO_ADD, 0);
+    if trace::skip_enabled() {
+        let why = if unparsed {
+            SkipReason::NoPorts
+        } else {
+            SkipReason::NoMatch
+        };
+        trace::skip(state, &key, why);
+    }
 }
 
 /// Marks a matched packet untracked and counts it (`extra`: more counters).

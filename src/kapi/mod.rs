@@ -23,6 +23,7 @@ pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod rcu;
 pub(crate) mod sysfs;
+pub(crate) mod trace;
 pub(crate) mod window;
 
 /// The `const char *` of a C string, for the kernel's C functions.

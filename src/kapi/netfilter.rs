@@ -229,6 +229,11 @@ impl HookState {
         unsafe { &*self.0.get() }
     }
 
+    /// The state's C pointer, for the C side (trace events).
+    pub(super) fn as_ptr(&self) -> *const bindings::nf_hook_state {
+        self.0.get()
+    }
+
     /// The family of the hook.
     #[inline]
     pub(crate) fn family(&self) -> Family {
