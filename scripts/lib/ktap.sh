@@ -19,7 +19,8 @@
 #                        sets KTAP_PASS, KTAP_FAIL, KTAP_SKIP from FILE's
 #                        result lines at column 0; a "# SKIP" is a skip, not a
 #                        pass (a failure when STRICT is 1); a missing plan, a
-#                        plan the lines do not match, or "Bail out!" is one
+#                        plan after the first result, a plan the lines do not
+#                        match, or "Bail out!" is one
 #                        more failure, named in KTAP_PROBLEM (unless the test
 #                        said so itself with ktap_done's "not ok - plan:").
 
@@ -46,7 +47,7 @@ ktap_done() {
 }
 
 ktap_tally() {
-	local file=$1 strict=${2:-0} plans planned lines
+	local file=$1 strict=${2:-0} plans planned lines plan_at first_at
 	KTAP_PASS=0 KTAP_FAIL=0 KTAP_SKIP=0 KTAP_PROBLEM=
 	[ -r "$file" ] || { KTAP_FAIL=1 KTAP_PROBLEM="no results"; return; }
 	KTAP_SKIP=$(grep -cE '^ok [0-9]*( - [^#]*)? *# *SKIP' "$file")
@@ -60,12 +61,16 @@ ktap_tally() {
 		KTAP_PROBLEM="skipped where it must run"
 	fi
 	plans=$(grep -cE '^1\.\.[0-9]+' "$file")
+	plan_at=$(grep -m1 -nE '^1\.\.[0-9]+' "$file" | cut -d: -f1)
+	first_at=$(grep -m1 -nE '^(not )?ok ' "$file" | cut -d: -f1)
 	planned=$(grep -m1 -oE '^1\.\.[0-9]+' "$file" | cut -d. -f3)
 	lines=$(grep -cE '^(not )?ok [0-9]+ ' "$file")
 	if grep -q '^Bail out!' "$file"; then
 		KTAP_FAIL=$((KTAP_FAIL + 1)) KTAP_PROBLEM="bailed out: $(grep -m1 '^Bail out!' "$file" | cut -c11-)"
 	elif [ "$plans" -ne 1 ]; then
 		KTAP_FAIL=$((KTAP_FAIL + 1)) KTAP_PROBLEM="$plans plan lines (one is declared; none means the test stopped before its plan)"
+	elif [ -n "$first_at" ] && [ "$plan_at" -gt "$first_at" ]; then
+		KTAP_FAIL=$((KTAP_FAIL + 1)) KTAP_PROBLEM="the plan comes after the first result (a plan is declared before the checks run)"
 	elif [ "$planned" -ne "$lines" ] && ! grep -q '^not ok - plan: ' "$file"; then
 		KTAP_FAIL=$((KTAP_FAIL + 1)) KTAP_PROBLEM="plan 1..$planned but $lines numbered results (the test stopped early or skipped a block)"
 	fi

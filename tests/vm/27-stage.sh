@@ -90,7 +90,7 @@ unchanged "active set unchanged after ENOSPC"
 shw $C 0
 
 # Discard with 0.
-printf 'udp dport 7\n' | $E write $S >/dev/null
+shw $S 'udp dport 7'$'\n'
 keep
 shw $C 0
 check_eq "commit 0 discards the stage" OK "$RES"
@@ -127,8 +127,8 @@ p1=$!
 read -r -t 300 -u 4 step
 check_eq "a writer (another process) has staged its first page, its file open" piece "$step"
 keep
-check_eq "  a second process's stage write at offset 0: EBUSY" EBUSY "$(printf 'tcp dport 2\n' | $E write $S)"
-check_eq "  a commit from another process (setsid): EBUSY" EBUSY "$(printf 1 | setsid $E write $C)"
+check_eq "  a second process's stage write at offset 0: EBUSY" EBUSY "$(shwrite $S 'tcp dport 2'$'\n')"
+check_eq "  a commit from another process (setsid): EBUSY" EBUSY "$(shwrite $C 1 setsid)"
 shw $C 1
 check_eq "  a commit from the writer's parent before the writer finished: EBUSY" EBUSY "$RES"
 shw $C 0
@@ -138,8 +138,8 @@ unchanged "  the active set is unchanged"
 echo go >&5
 read -r -t 300 -u 4 step
 check_eq "the writer has staged the rest and closed the file" closed "$step"
-check_eq "  a second process's stage write at offset 0: EBUSY (a stage is pending)" EBUSY "$(printf 'tcp dport 2\n' | $E write $S)"
-check_eq "  a commit from another process (setsid): EBUSY" EBUSY "$(printf 1 | setsid $E write $C)"
+check_eq "  a second process's stage write at offset 0: EBUSY (a stage is pending)" EBUSY "$(shwrite $S 'tcp dport 2'$'\n')"
+check_eq "  a commit from another process (setsid): EBUSY" EBUSY "$(shwrite $C 1 setsid)"
 unchanged "  the active set is unchanged"
 check_eq "  a write to rules proceeds (the stage file is closed)" OK "$(sysw $R 'tcp dport 2\n')"
 check_eq "  and applies" "tcp dport 2" "$(cat $R)"
@@ -203,7 +203,7 @@ check_eq "  at least one committed every round" 20 $won
 check_eq "  when one was refused, the other's text is the set" 20 $consistent
 
 # A blank stage clears the set, as a blank write to rules does.
-printf '\n' | $E write $S >/dev/null
+shw $S $'\n'
 shw $C 1
 check_eq "a blank staged text commits" OK "$RES"
 check_eq "  to an empty set" "" "$(cat $R)"

@@ -46,7 +46,7 @@ ctp() {
 }
 osport() { echo "^[^=]*=[^ ]+ dst=[^ ]+ sport=$1 "; }   # original direction's source port
 odport() { echo "^[^=]*=[^ ]+ dst=[^ ]+ sport=[0-9]+ dport=$1 "; }
-flush() { local ns; for ns in "$@"; do nsenter --net="/run/netns/$ns" conntrack -F >/dev/null 2>&1; done; }
+flush() { local ns; for ns in "$@"; do ct_flush "$ns"; done; }
 # csnap NS VAR / cdelta NS VAR NAME: /proc/net/ctskip of NS, and growth.
 # shellcheck disable=SC2178 # a nameref to the caller's array
 csnap() { local -n _s=$2; local k v; _s=(); while read -r k v; do _s[$k]=$v; done < "/proc/${HOLD[$1]}/net/ctskip"; }

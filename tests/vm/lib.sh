@@ -137,7 +137,15 @@ ct_count() {
 	return 0
 }
 
-ct_flush() { ip netns exec "$1" conntrack -F >/dev/null 2>&1; }
+# ct_flush NS: empties NS's conntrack table. A conntrack -F that fails is a
+# failing result of its own (the plan then no longer matches either), never
+# a silent "flushed".
+ct_flush() {
+	local out
+	out=$(ip netns exec "$1" conntrack -F 2>&1) && return 0
+	not_ok "conntrack -F in $1 failed: $(printf '%s' "$out" | head -c 200 | tr '\n' ' ')"
+	return 1
+}
 
 # tracked_off A B CMD...: the positive control of a "nothing tracked"
 # check: with ctskip switched off (enabled 0) the same traffic (CMD) leaves
@@ -209,6 +217,17 @@ sysw() {
 	*) printf '%s' "$text" | python3 "$UTESTS/errno.py" write "$f"; rm -f "$err"; return;;
 	esac
 	if [ -s "$err" ]; then python3 "$UTESTS/errno.py" errname < "$err"; else echo OK; fi
+	rm -f "$err"
+}
+# shwrite FILE TEXT [PREFIX...]: writes TEXT to FILE from a new bash (its
+# printf builtin, `> FILE`), run under PREFIX if one is given (unshare -Ur,
+# setpriv ..., setsid): another process, as another operator's shell would
+# be; prints OK or the errno's name (from bash's message).
+shwrite() {
+	local f=$1 text=$2 err; shift 2
+	err=$(mktemp)
+	if "$@" bash -c 'printf "%s" "$1" > "$2"' bash "$text" "$f" 2> "$err"; then echo OK
+	else python3 "$UTESTS/errno.py" errname < "$err"; fi
 	rm -f "$err"
 }
 # sysw1 FILE FORMAT [ARGS]: the same in exactly one write(2).

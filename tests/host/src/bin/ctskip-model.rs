@@ -21,13 +21,14 @@
 //!   still arriving": a piece shorter than a page applies its complete rules
 //!   at the write, and a refusal of them is the write's errno; a full page
 //!   might be followed by more, so the set moves only when the text is final.
-//! - "The text's complete lines are taken first, in order (so `del` of an
-//!   absent complete line is ENOENT whatever the end holds)": a complete
-//!   rule that does not parse is EINVAL, then their set change's errno.
+//! - A complete rule that does not parse is EINVAL.
 //! - "An end that ctskip can tell no bytes could make a rule (an unknown or
-//!   repeated keyword, `udp dport 99999`) is refused at once; any other
-//!   unfinished end (`saddr 10`, but also `ip6 saddr 10.0.0.1`) waits for
-//!   the close". The README does not say which ends ctskip "can tell"; the
+//!   repeated keyword, `udp dport 99999`) is refused at once, before the
+//!   write's complete lines are taken (`del` of `udp dport 7\nbogus` is
+//!   EINVAL even if `udp dport 7` is absent); otherwise the complete lines
+//!   are taken first", then their set change's errno; any other unfinished
+//!   end (`saddr 10`, but also `ip6 saddr 10.0.0.1`) waits for the close.
+//!   The README does not say which ends ctskip "can tell"; the
 //!   model answers EINVAL for every end that the reference shows no bytes
 //!   could make a rule (`ip6 saddr 10.0.0.1` included), the strict reading.
 //!   Either way the set stays as it was; badinput.py accepts OK from the
@@ -122,15 +123,16 @@ fn one_piece(op: &str, set: &[RefRule], piece: &[u8]) -> (&'static str, Vec<RefR
     let Ok(complete) = re::parse_set(done) else {
         return ("EINVAL", set.to_vec());
     };
+    // An end no bytes could make a rule: refused at once, before the
+    // complete lines are taken.
+    if let RefTail::Never(_) = tail {
+        return ("EINVAL", set.to_vec());
+    }
     // At the write: the complete rules of a piece shorter than a page.
     if piece.len() < PAGE_SIZE {
         if let Err(e) = apply(op, set, &complete) {
             return (e, set.to_vec());
         }
-    }
-    // Then the end: refused at once if no bytes could make it a rule.
-    if let RefTail::Never(_) = tail {
-        return ("EINVAL", set.to_vec());
     }
     // At close: the end of the text joins if it is a rule; if it is only
     // the start of one, or the whole does not apply, the text is undone.
