@@ -72,6 +72,7 @@ ctskip_kernel_dir() {
 	local variant=$1 key
 	key=$( { ctskip_source_version; cat "$CTSKIP_ROOT/qemu/kernel.config";
 		 [ "$variant" = debug ] && cat "$CTSKIP_ROOT/qemu/kernel-debug.config";
+		 [ "$variant" = release ] && cat "$CTSKIP_ROOT/qemu/kernel-release.config";
 		 ctskip_toolchain_key; } | sha256sum | cut -c1-12)
 	echo "$CTSKIP_CACHE/kernel/$variant-$(ctskip_source_version)-$key"
 }

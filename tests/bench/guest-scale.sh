@@ -30,8 +30,12 @@ flows() { # flows TIMEOUT: every client opens FLOWS TCP + FLOWS UDP flows at onc
 	sleep 4
 	for i in $(seq $PAIRS); do
 		c=C$i s=S$i
-		n=$(ip netns exec "${!c}" conntrack -C); total=$((total + n)); [ $n -gt $max ] && max=$n
-		n=$(ip netns exec "${!s}" conntrack -C); total=$((total + n)); [ $n -gt $max ] && max=$n
+		for ns in "${!c}" "${!s}"; do
+			# A conntrack that fails is no figure (never a 0 entries).
+			n=$(ip netns exec "$ns" conntrack -C 2>&1)
+			[[ $n =~ ^[0-9]+$ ]] || { echo "conntrack -C failed in $ns: $n" >&2; total=FAILED; break 2; }
+			total=$((total + n)); [ "$n" -gt "$max" ] && max=$n
+		done
 	done
 	wait "${pids[@]}"
 	echo "$(cat /tmp/sc-* | awk '{s += $2} END {print s}') $total $max"
@@ -46,7 +50,7 @@ echo "tablefull_without_conntrack_total $total"
 echo "tablefull_without_conntrack_max_netns $max"
 echo "tablefull_without_log_lines $(kmsg_since without | grep -c 'table full')"
 for i in $(seq $PAIRS); do c=C$i s=S$i; ct_flush "${!c}"; ct_flush "${!s}"; done
-insmod "$KO" 'rules="tcp dport 7000; udp dport 7001"'
+insmod "$KO" 'rules="tcp dport 7000; udp dport 7001"' || { echo "insmod failed" >&2; exit 1; }
 mark with
 read -r ok total max < <(flows 3)
 echo "tablefull_with_flows_ok $ok"

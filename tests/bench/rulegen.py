@@ -1,10 +1,19 @@
 #!/usr/bin/env python3
-"""N rules of mixed shapes for the benchmarks (default 10,000), in each
-tool's syntax: exact ports, port ranges, address prefixes of several lengths,
-both families. The rule matching the benchmark's packets (udp dport 53) sits
-in the middle, not first.
+"""Rule sets for the benchmarks, in each tool's syntax. The benchmark's
+packets (UDP 10.9.0.2:1024-65535 to 10.9.0.1:53) match `udp dport 53`,
+the last rule added.
 
-  rulegen.py ctskip|nft|nftset|iptables [N]
+  rulegen.py ctskip|nft|iptables [N]
+      N rules (default 10,000) of 7 shapes, both families: exact ports (tcp,
+      udp, sctp), UDP port ranges, IPv4 /16 to /32 source and destination
+      prefixes, IPv6 /48 prefixes with a port, /16 source prefixes with a
+      source port, /16 prefixes with a TCP source port range (S10kmix,
+      N10k, I10k)
+  rulegen.py ports [N]      N `udp dport P` rules (S10k)
+  rulegen.py nftset [N]     nft: `udp dport @ports notrack`, the same N ports (Nset)
+  rulegen.py worst          ctskip: the issue's adversarial family, whole
+                            (scripts/bench keeps the part ctskip accepts:
+                            Sworst)
 """
 import sys
 
@@ -19,19 +28,21 @@ def shapes():
         j = i // 6
         k = i % 6
         if k == 0:  # exact port
-            p = 1024 + j % 64000
-            proto = ["tcp", "sctp", "dccp"][j // 64000 % 3]
-            yield (f"{proto} dport {p}", f"{proto} dport {p}", f"-p {proto} --dport {p}" if proto == "tcp" else None)
+            p = 1024 + j // 3 % 64000
+            proto = ["tcp", "udp", "sctp"][j % 3]
+            yield (f"{proto} dport {p}", f"{proto} dport {p}", f"-p {proto} --dport {p}" if proto != "sctp" else None)
         elif k == 1:  # port range
             lo = 1024 + j % 60000
             yield (f"udp dport {lo}-{lo + 7}", f"udp dport {lo}-{lo + 7}", f"-p udp --dport {lo}:{lo + 7}")
-        elif k == 2:  # /32 and /24 IPv4 prefixes
+        elif k == 2:  # IPv4 source and destination prefixes, /16 to /32
+            plen = [32, 24, 28, 20, 16][j % 5]
+            a = (172 << 24) | ((16 + j % 16) << 16) | ((j * 97) & 0xffff)
+            a &= (0xffffffff << (32 - plen)) & 0xffffffff
+            pfx = f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{plen}"
             if j % 2:
-                a = f"172.{16 + (j >> 16) % 16}.{(j >> 8) & 255}.{j & 255}"
-                yield (f"ip saddr {a}", f"ip saddr {a}", f"-s {a}")
+                yield (f"ip saddr {pfx}", f"ip saddr {pfx}", f"-s {pfx}")
             else:
-                a = f"10.{(j >> 16) % 256}.{(j >> 8) & 255}.0/24" if j >> 16 else f"10.{(j >> 8) & 255}.{j & 255}.0/24"
-                yield (f"ip daddr {a}", f"ip daddr {a}", f"-d {a}")
+                yield (f"ip daddr {pfx}", f"ip daddr {pfx}", f"-d {pfx}")
         elif k == 3:  # IPv6 prefix and port
             yield (f"ip6 udp daddr 2001:db8:{j:x}::/48 dport 4789", f"ip6 daddr 2001:db8:{j:x}::/48 udp dport 4789", None)
         elif k == 4:  # source prefix and source port
@@ -44,6 +55,32 @@ def shapes():
         i += 1
 
 
+def worst():
+    """The issue's adversarial family (`ip saddr P/A daddr Q/B oneway` for
+    many prefix-length pairs), over the benchmark packets' own addresses:
+    each source prefix holds their source (10.9.0.2), no destination prefix
+    their destination (10.9.0.1), so every flat test and table probe passes
+    its prefilter and misses. Then the match. ctskip refuses it whole;
+    scripts/bench keeps the longest leading part it accepts
+    (classify-bench longest): the worst-case accepted set (Sworst)."""
+    def net(addr, plen):
+        m = (0xffffffff << (32 - plen)) & 0xffffffff
+        a = addr & m
+        return f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{plen}"
+    src, far = (10 << 24) | (9 << 16) | 2, (10 << 24) | (9 << 16) | (128 << 8)
+    out = [f"ip saddr {net(src, a)} daddr {net(far, b)} oneway" for b in range(32, 16, -1) for a in range(32, 0, -1)]
+    out.append("udp dport 53")
+    return out
+
+
+if kind == "worst":
+    print("\n".join(worst()))
+    sys.exit(0)
+if kind == "ports":
+    print("\n".join(f"udp dport {1024 + i}" for i in range(n - 1)))
+    print("udp dport 53")
+    sys.exit(0)
+
 rules, seen = [], set()
 for r in shapes():
     if len(rules) == n - 1:
@@ -51,8 +88,7 @@ for r in shapes():
     if r[0] not in seen:
         seen.add(r[0])
         rules.append(r)
-rules.insert(len(rules) // 2, ("udp dport 53", "udp dport 53", "-p udp --dport 53"))
-
+rules.append(("udp dport 53", "udp dport 53", "-p udp --dport 53"))
 if kind == "ctskip":
     print("\n".join(r[0] for r in rules))
 elif kind == "nft":
@@ -64,7 +100,7 @@ elif kind == "nft":
             print(f"  {r[1]} notrack")
     print(" }\n}")
 elif kind == "nftset":
-    ports = [53] + [1024 + 5 * i for i in range(n - 1)]
+    ports = [1024 + i for i in range(n - 1)] + [53]
     print("table ip nraw {\n set ports { type inet_service; elements = { " + ", ".join(map(str, sorted(set(p % 65536 for p in ports)))) + " } }")
     print(" chain pre {\n  type filter hook prerouting priority -300;\n  udp dport @ports notrack\n }\n}")
 elif kind == "iptables":

@@ -11,6 +11,12 @@
 //!
 //! looks up one packet, `[v6:]PROTO:SADDR:DADDR:SPORT:DPORT` (addresses as
 //! integers), every time, and prints what a lookup of it does.
+//!
+//!   classify-bench longest < rules.txt
+//!
+//! prints the longest leading part of the rules that the classifier
+//! accepts with the last rule kept after it (the benchmark's worst-case
+//! accepted set: an adversarial family cut where ctskip refuses it).
 
 use std::hint::black_box;
 use std::io::Read;
@@ -21,10 +27,33 @@ use ctskip_core::{parse, Host};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args[1].as_str();
-    let n: u64 = args[2].parse().unwrap();
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).unwrap();
     let rules = parse(&text).unwrap();
+    if mode == "longest" {
+        let (last, head) = rules.split_last().expect("rules");
+        let with = |k: usize| {
+            let mut v = head[..k].to_vec();
+            v.push(*last);
+            v
+        };
+        // The accepted lengths are a prefix of 0..=len (a rule added never
+        // removes a table), so bisect.
+        let (mut lo, mut hi) = (0, head.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if Classifier::<Host>::build(&with(mid)).is_ok() {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        for r in with(lo) {
+            println!("{r}");
+        }
+        return;
+    }
+    let n: u64 = args[2].parse().unwrap();
     let c = Classifier::<Host>::build(&rules).unwrap();
     // TEST-NET-3 addresses and a low source port: outside every generated rule.
     let hit = PacketKey {

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""The benchmark's CSVs and docs/BENCHMARKS.md's tables (scripts/bench).
+
+  report.py pktgen TXT META PKTGEN_CSV TARGETS_CSV
+      from guest-pktgen.sh's "CONFIG RATE" lines: docs/bench/pktgen.csv
+      (rate, instructions per packet, over L, ratio to L) and targets.csv
+      (each target of the benchmark issue, its figure and whether it is met);
+      META is "commit,kernel,config,date", added to every row. Fails if a
+      configuration is missing.
+  report.py markdown DIR MD
+      rewrites MD's generated tables (between "<!-- generated: NAME -->" and
+      "<!-- end generated -->") from DIR's CSVs, so no figure is typed.
+"""
+import csv
+import sys
+
+CONFIGS = [
+    ("L", "conntrack not active"),
+    ("E", "empty nft base chain at -300"),
+    ("C", "conntrack active, every packet a new flow"),
+    ("Nbare", "nft `notrack` (no match: every packet)"),
+    ("N1", "nft `udp dport 53 notrack`"),
+    ("Nset", "nft `udp dport @ports notrack`, 10,000-element set"),
+    ("N10k", "nft, 10,000 linear rules of 7 shapes (inet table, both families)"),
+    ("I1", "iptables-legacy raw `-p udp --dport 53 -j CT --notrack`"),
+    ("I10k", "iptables-legacy raw, the IPv4 rules of the same 10,000"),
+    ("S0", "ctskip loaded, no rules (conntrack tracks everything)"),
+    ("S1", "ctskip, `udp dport 53`"),
+    ("S10k", "ctskip, 10,000 `udp dport N`, the match last"),
+    ("S10kmix", "ctskip, 10,000 rules of 7 shapes, both families, the match last"),
+    ("Sworst", "ctskip, the worst-case accepted set (adversarial prefix pairs cut at the bounds), the match last"),
+    ("H1", "ctskip, 1 matching rule, conntrack not active (the hook alone)"),
+    ("H0", "ctskip, 1 rule matching nothing, conntrack not active"),
+    ("S1notrace", "S1 with the module built without its trace events (CTSKIP_NOTRACE=1)"),
+    ("H0notrace", "H0 with the module built without its trace events (CTSKIP_NOTRACE=1)"),
+]
+META = ["commit", "kernel", "config", "date"]
+
+
+def pktgen(txt, meta, out_csv, out_targets):
+    rates = {}
+    for line in open(txt):
+        p = line.split()
+        if len(p) == 2 and p[1].isdigit():
+            rates[p[0]] = int(p[1])
+    missing = [k for k, _ in CONFIGS if k not in rates or rates[k] <= 0]
+    if missing:
+        sys.exit(f"report.py: no rate for {', '.join(missing)}")
+    instr = {k: 1e9 / r for k, r in rates.items()}
+    L = instr["L"]
+    m = meta.split(",")
+    with open(out_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["config", "description", "rate_pps", "instructions_per_packet", "over_L", "ratio_to_L"] + META)
+        for k, d in CONFIGS:
+            w.writerow([k, d, rates[k], f"{instr[k]:.0f}", f"{instr[k] - L:.0f}", f"{rates[k] / rates['L']:.3f}"] + m)
+    over = {k: instr[k] - L for k in instr}
+    r = rates
+    # The benchmark issue's targets, as ratios of packets per second (or
+    # instructions where it says so).
+    targets = [
+        ("S1 > N1 (ahead of nft at one equal rule)", f"{r['S1'] / r['N1']:.3f}", "> 1", r["S1"] > r["N1"]),
+        ("S1 > I1 (ahead of iptables at one equal rule)", f"{r['S1'] / r['I1']:.3f}", "> 1", r["S1"] > r["I1"]),
+        ("S1 >= 0.90 L", f"{r['S1'] / r['L']:.3f}", ">= 0.90", r["S1"] >= 0.90 * r["L"]),
+        ("S10k >= 0.97 S1", f"{r['S10k'] / r['S1']:.3f}", ">= 0.97", r["S10k"] >= 0.97 * r["S1"]),
+        ("S10kmix >= 0.97 S1", f"{r['S10kmix'] / r['S1']:.3f}", ">= 0.97", r["S10kmix"] >= 0.97 * r["S1"]),
+        ("S10kmix >= Nset", f"{r['S10kmix'] / r['Nset']:.3f}", ">= 1", r["S10kmix"] >= r["Nset"]),
+        ("Sworst over L <= 2 x S1 over L (instructions)", f"{over['Sworst'] / over['S1']:.2f}", "<= 2", over["Sworst"] <= 2 * over["S1"]),
+        ("H0 over L <= 60 instructions (a packet matching nothing, the hook alone)", f"{over['H0']:.0f}", "<= 60", over["H0"] <= 60),
+        ("disabled ctskip:untrack (a match): S1 - S1notrace <= 5 instructions", f"{instr['S1'] - instr['S1notrace']:.0f}", "<= 5",
+         instr["S1"] - instr["S1notrace"] <= 5),
+        ("disabled ctskip:skip (no match): H0 - H0notrace <= 5 instructions", f"{instr['H0'] - instr['H0notrace']:.0f}", "<= 5",
+         instr["H0"] - instr["H0notrace"] <= 5),
+    ]
+    with open(out_targets, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["target", "figure", "bound", "met"] + META)
+        for t in targets:
+            w.writerow([t[0], t[1], t[2], "met" if t[3] else "short"] + m)
+    print(open(out_csv).read())
+    print(open(out_targets).read())
+
+
+def num(s):
+    return f"{int(float(s)):,}"
+
+
+def tables(d):
+    rows = list(csv.DictReader(open(f"{d}/pktgen.csv")))
+    first = rows[0]
+    t = {}
+    out = [f"Commit {first['commit']}, kernel {first['kernel']} (config {first['config']}), {first['date']}.", "",
+           "| config | what | packets/s | instr/packet | over L | ratio to L |", "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        b = "**" if r["config"].startswith("S") and r["config"] not in ("S0", "S1notrace") else ""
+        out.append(f"| {b}{r['config']}{b} | {r['description']} | {num(r['rate_pps'])} | {num(r['instructions_per_packet'])} | "
+                   f"{int(r['over_L']):+,} | {r['ratio_to_L']} |")
+    t["pktgen"] = out
+    tg = list(csv.DictReader(open(f"{d}/targets.csv")))
+    out = ["| target | figure | bound | met? |", "|---|---:|---|---|"]
+    for r in tg:
+        out.append(f"| {r['target']} | {r['figure']} | {r['bound']} | {'**met**' if r['met'] == 'met' else 'short'} |")
+    t["targets"] = out
+    cls = list(csv.DictReader(open(f"{d}/classifier.csv")))
+    out = ["| rules | tables | ctskip classifier | naive reference (linear) |", "|---:|---:|---:|---:|"]
+    for r in cls:
+        out.append(f"| {num(r['rules'])} | {r['tables']} | {num(r['classifier_instructions_per_lookup'])} | "
+                   f"{num(r['reference_instructions_per_lookup'])} |")
+    out += ["", f"Commit {cls[0]['commit']}, {cls[0]['date']} (host, callgrind)."]
+    t["classifier"] = out
+    sc = {r["measure"]: r for r in csv.DictReader(open(f"{d}/scale.csv"))}
+    v = {k: int(r["value"]) for k, r in sc.items()}
+    out = ["| | flows that worked (of {:,}) | lost | conntrack entries (all netns) | most in one netns | \"table full\" log lines |".format(
+        v["tablefull_flows_wanted"]), "|---|---:|---:|---:|---:|---:|"]
+    for side, what in (("without", "without ctskip"), ("with", "with ctskip (`tcp dport 7000; udp dport 7001`)")):
+        out.append(f"| {what} | {v[f'tablefull_{side}_flows_ok']:,} | {v[f'tablefull_{side}_flows_lost']:,} | "
+                   f"{v[f'tablefull_{side}_conntrack_total']:,} | {v[f'tablefull_{side}_conntrack_max_netns']:,} | "
+                   f"{v[f'tablefull_{side}_log_lines']:,} |")
+    any_row = next(iter(sc.values()))
+    out += ["", f"{v['tablefull_netns']} netns; commit {any_row['commit']}, kernel {any_row['kernel']}, {any_row['date']}."]
+    t["scale"] = out
+    t["memory"] = [
+        "| measure | bytes |", "|---|---:|",
+        f"| per netns (loading ctskip with {v['memory_netns_count']:,} netns present) | {v['memory_per_netns_bytes']:,} |",
+        f"| per rule (adding {v['memory_rules']:,} rules) | {v['memory_per_rule_bytes']:,} |",
+    ]
+    try:
+        bis = list(csv.DictReader(open(f"{d}/bisect.csv")))
+    except FileNotFoundError:
+        bis = []
+    if bis:
+        names = {"L": "L (no hook)", "entry": "entry: netfilter calls the hook, `enabled` read",
+                 "key": "key: conntrack-state check, rule set load, IPv4 and UDP headers read",
+                 "lookup": "lookup: one rule", "untrack": "untrack (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`)",
+                 "full": "full: per-netns counters and the rule's hit counters"}
+        out = ["| stage | instr/packet | added |", "|---|---:|---:|"]
+        for r in bis:
+            added = f"{int(r['added']):+,}" if r["added"] else "–"
+            out.append(f"| {names.get(r['stage'], r['stage'])} | {num(r['instructions_per_packet'])} | {added} |")
+        out += ["", f"Commit {bis[0]['commit']}, kernel {bis[0]['kernel']} (config {bis[0]['config']}), {bis[0]['date']} (`scripts/bisect-hook`)."]
+        t["bisect"] = out
+    return t
+
+
+def markdown(d, md):
+    t = tables(d)
+    lines = open(md).read().split("\n")
+    res, i, seen = [], 0, set()
+    while i < len(lines):
+        line = lines[i]
+        res.append(line)
+        if line.startswith("<!-- generated: "):
+            name = line[len("<!-- generated: "):].split()[0]
+            if name not in t:
+                sys.exit(f"report.py: no table {name}")
+            seen.add(name)
+            res += t[name]
+            i += 1
+            while i < len(lines) and lines[i] != "<!-- end generated -->":
+                i += 1
+            if i == len(lines):
+                sys.exit(f"report.py: {name}: no end marker")
+            res.append(lines[i])
+        i += 1
+    if seen != set(t):
+        sys.exit(f"report.py: {md} lacks the tables {sorted(set(t) - seen)}")
+    open(md, "w").write("\n".join(res))
+    print(f"report.py: {md}: {', '.join(sorted(seen))} generated")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "pktgen":
+        pktgen(*sys.argv[2:6])
+    elif sys.argv[1] == "markdown":
+        markdown(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
