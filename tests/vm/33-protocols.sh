@@ -56,7 +56,13 @@ cdelta() {
 	echo "no-$3"
 }
 # hitp RULE: the rule's packet count in hits (0 when absent).
-hitp() { local p b r; while read -r p b r; do [ "$r" = "$1" ] && { echo "$p"; return; }; done < $SYS/hits; echo 0; }
+# (An unreadable hits file prints a word, not 0, so no count check passes on it.)
+hitp() {
+	local p b r
+	[ -r $SYS/hits ] || { echo "hits-unreadable"; return 1; }
+	while read -r p b r; do [ "$r" = "$1" ] && { echo "$p"; return; }; done < $SYS/hits
+	echo 0
+}
 setrules() { { printf '%s\n' "$1" > $SYS/rules; } 2>/dev/null; }
 clear_rules() { setrules ""; }
 # shellcheck disable=SC2034 # read by name: csnap and cdelta take namerefs

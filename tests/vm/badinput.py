@@ -136,14 +136,18 @@ mismatches = 0
 
 def unfinished_end_allows(file, data, before, want, got, got_text):
     """The README on a text whose last line is unfinished (no newline or ';'
-    after it): its complete lines are taken first, in order, so their errno
-    (ENOENT for an absent rule in del, say) is the writer's; then the end
-    applies if it is a whole rule, is refused at once (EINVAL) when ctskip
-    can tell no bytes could make it one, and otherwise waits for the close,
-    where a non-rule end undoes the whole text with a log line (the writer
-    got OK). The model answers for whole texts, so ask it for the complete
-    lines alone, from the state before the write; an end refused at once is
-    refused before the complete lines are taken (EINVAL then). Either way a
+    after it): an end ctskip can tell no bytes could make a rule is refused
+    at once (EINVAL), before the complete lines are taken; otherwise the
+    complete lines are taken first, in order, so their errno (ENOENT for an
+    absent rule in del, say) is the writer's; then the end applies if it is
+    a whole rule, and otherwise waits for the close, where a non-rule end
+    undoes the whole text with a log line (the writer got OK). The model
+    (ctskip-model) answers EINVAL for every end the reference shows no bytes
+    could make a rule; the README leaves which of those ctskip "can tell"
+    open, and the module holds some until the close (a word cut short is
+    checked alone: see tests/host's cut_word_checked_alone). So where the
+    model says EINVAL, accept what the complete lines alone give (asked of
+    the model from the state before the write), or EINVAL. Either way a
     refused text leaves the set from before."""
     cut = max(data.rfind(b"\n"), data.rfind(b";"))
     end = data[cut + 1:]

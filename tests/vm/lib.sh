@@ -204,7 +204,7 @@ talk() {
 # tee|dd|once forces one.
 SYSW_WRITERS=(printf cat tee dd once)
 sysw() {
-	local f=$1 text how err; shift
+	local f=$1 text how err status; shift
 	# shellcheck disable=SC2059 # the text is a printf format on purpose
 	text=$(printf "$@"; echo x); text=${text%x}
 	how=${CTSKIP_SYSW:-${SYSW_WRITERS[$(( $(printf '%s' "$text" | cksum | cut -d' ' -f1) % 5 ))]}}
@@ -216,7 +216,10 @@ sysw() {
 	dd) printf '%s' "$text" | dd of="$f" bs=64k status=none 2>"$err";;
 	*) printf '%s' "$text" | python3 "$UTESTS/errno.py" write "$f"; rm -f "$err"; return;;
 	esac
-	if [ -s "$err" ]; then python3 "$UTESTS/errno.py" errname < "$err"; else echo OK; fi
+	status=${PIPESTATUS[-1]}
+	if [ -s "$err" ]; then python3 "$UTESTS/errno.py" errname < "$err"
+	elif [ "$status" -ne 0 ]; then echo "FAILED(status $status, no message)"
+	else echo OK; fi
 	rm -f "$err"
 }
 # shwrite FILE TEXT [PREFIX...]: writes TEXT to FILE from a new bash (its
@@ -227,6 +230,16 @@ shwrite() {
 	local f=$1 text=$2 err; shift 2
 	err=$(mktemp)
 	if "$@" bash -c 'printf "%s" "$1" > "$2"' bash "$text" "$f" 2> "$err"; then echo OK
+	else python3 "$UTESTS/errno.py" errname < "$err"; fi
+	rm -f "$err"
+}
+# shcat FILE: stdin to FILE through cat (an operator's `cat rules.txt >
+# FILE`: write(2) calls of up to 128 KiB, a page at a time for sysfs), from
+# a child process of this shell; prints OK or the errno's name.
+shcat() {
+	local err
+	err=$(mktemp)
+	if cat > "$1" 2> "$err"; then echo OK
 	else python3 "$UTESTS/errno.py" errname < "$err"; fi
 	rm -f "$err"
 }
