@@ -197,11 +197,13 @@ talk() {
 }
 
 # sysw FILE FORMAT [ARGS]: writes printf's output to FILE the way operators
-# do, with one of bash's printf (a write(2) per line), cat, tee, dd or
-# ctskipctl's single write(2) — picked from the text, so each call does the
-# same every run and the suite as a whole uses every writer; prints OK or
-# the errno's name (from the writer's own message). CTSKIP_SYSW=printf|cat|
-# tee|dd|once forces one.
+# do, with one of bash's printf (a write(2) per line), cat, tee, dd or a
+# program's single write(2) of the whole text (errno.py: as ctskipctl and
+# most programs write) — picked from the text, so each call does the same
+# every run and the suite as a whole uses every writer; prints OK or the
+# errno's name (from the writer's own message). CTSKIP_SYSW=printf|cat|tee|
+# dd|once forces one. ctskipctl itself (load, add, del, enable, disable)
+# is the writer of 28-ctskipctl, 52-suggest and the demo.
 SYSW_WRITERS=(printf cat tee dd once)
 sysw() {
 	local f=$1 text how err status; shift
