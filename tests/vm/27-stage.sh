@@ -73,7 +73,10 @@ check_eq "the log line names line, rule, text and word" \
 unchanged "active set unchanged after the failed commit"
 shw $C 0
 # Comments and blank lines count as lines.
-printf '# ctskip rules\n\nudp dport 1; udp dport 2\nudp dport 3 bogus\n' | shcat $S >/dev/null
+printf '# ctskip rules\n\nudp dport 1; udp dport 2\nudp dport 3 bogus\n' > $T/comment
+# (not `printf | shcat`: a pipeline's function runs in a subshell, and cat,
+# the writer, would be that subshell's child, not this shell's)
+shcat $S < $T/comment >/dev/null
 mark comment
 shw $C 1
 check_eq "line numbers count comments and blank lines" EINVAL "$RES"

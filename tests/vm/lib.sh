@@ -237,7 +237,9 @@ shwrite() {
 }
 # shcat FILE: stdin to FILE through cat (an operator's `cat rules.txt >
 # FILE`: write(2) calls of up to 128 KiB, a page at a time for sysfs), from
-# a child process of this shell; prints OK or the errno's name.
+# a child process of this shell (redirect stdin from a file: at the end of
+# a pipeline the function runs in a subshell, whose child cat would be);
+# prints OK or the errno's name.
 shcat() {
 	local err
 	err=$(mktemp)
