@@ -5,7 +5,8 @@
       from guest-pktgen.sh's "CONFIG RATE" lines: docs/bench/pktgen.csv
       (rate, instructions per packet, over L, ratio to L) and targets.csv
       (each target of the benchmark issue, its figure and whether it is met);
-      META is "commit,kernel,config,date", added to every row. Fails if a
+      META is "commit,kernel,kernel_config,date" (kernel_config: the hash
+      of the kernel's .config), added to every row. Fails if a
       configuration is missing.
   report.py markdown DIR MD
       rewrites MD's generated tables (between "<!-- generated: NAME -->" and
@@ -34,7 +35,7 @@ CONFIGS = [
     ("S1notrace", "S1 with the module built without its trace events (CTSKIP_NOTRACE=1)"),
     ("H0notrace", "H0 with the module built without its trace events (CTSKIP_NOTRACE=1)"),
 ]
-META = ["commit", "kernel", "config", "date"]
+META = ["commit", "kernel", "kernel_config", "date"]
 
 
 def pktgen(txt, meta, out_csv, out_targets):
@@ -89,7 +90,7 @@ def tables(d):
     rows = list(csv.DictReader(open(f"{d}/pktgen.csv")))
     first = rows[0]
     t = {}
-    out = [f"Commit {first['commit']}, kernel {first['kernel']} (config {first['config']}), {first['date']}.", "",
+    out = [f"Commit {first['commit']}, kernel {first['kernel']} (config {first['kernel_config']}), {first['date']}.", "",
            "| config | what | packets/s | instr/packet | over L | ratio to L |", "|---|---|---:|---:|---:|---:|"]
     for r in rows:
         b = "**" if r["config"].startswith("S") and r["config"] not in ("S0", "S1notrace") else ""
@@ -137,7 +138,7 @@ def tables(d):
         for r in bis:
             added = f"{int(r['added']):+,}" if r["added"] else "–"
             out.append(f"| {names.get(r['stage'], r['stage'])} | {num(r['instructions_per_packet'])} | {added} |")
-        out += ["", f"Commit {bis[0]['commit']}, kernel {bis[0]['kernel']} (config {bis[0]['config']}), {bis[0]['date']} (`scripts/bisect-hook`)."]
+        out += ["", f"Commit {bis[0]['commit']}, kernel {bis[0]['kernel']} (config {bis[0]['kernel_config']}), {bis[0]['date']} (`scripts/bisect-hook`)."]
         t["bisect"] = out
     return t
 
