@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
-use ctskip_core::rules::rule::PROTO_NAMES;
+use ctskip_core::rules::rule::{proto_has_ports, PROTO_NAMES};
 
 use crate::ctnetlink::{self, Entry, IPS_DST_NAT, IPS_SRC_NAT};
 use crate::top::{discover, Roots};
@@ -59,8 +59,11 @@ impl Key {
         Key::to(e.dst, e.proto, e.dport)
     }
 
-    /// The group of traffic to `dst` port `dport`.
+    /// The group of traffic to `dst` port `dport`. A port is kept only for
+    /// protocols whose rules can name one (conntrack reports GRE's key
+    /// fields as ports too, 0 for plain GRE; `gre dport 0` is no rule).
     fn to(dst: IpAddr, proto: u8, dport: Option<u16>) -> Key {
+        let dport = dport.filter(|_| proto_has_ports(proto));
         let net = match dst {
             IpAddr::V4(a) => IpAddr::from(std::net::Ipv4Addr::from(u32::from(a) & 0xffff_ff00)),
             IpAddr::V6(a) => IpAddr::from(std::net::Ipv6Addr::from(
@@ -352,5 +355,24 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
             "suggest: {} namespaces could not be read",
             errors.len()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GRE entry (conntrack gives it ports, 0 for plain GRE) groups
+    /// without a port, so its rule is one ctskip takes.
+    #[test]
+    fn gre_groups_without_ports() {
+        let dst: IpAddr = "10.0.1.2".parse().unwrap();
+        let gre = Key::to(dst, 47, Some(0)).rule();
+        assert_eq!(gre, "ip gre daddr 10.0.1.0/24");
+        assert!(ctskip_core::parse(&gre).is_ok(), "{gre}");
+        assert_eq!(
+            Key::to(dst, 17, Some(53)).rule(),
+            "ip udp daddr 10.0.1.0/24 dport 53"
+        );
     }
 }
