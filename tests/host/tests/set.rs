@@ -1,6 +1,6 @@
 //! Rule-set operations behind `rules`, `add` and `del`.
 
-use ctskip_core::rules::set::{Planned, NEW};
+use ctskip_core::rules::set::{replace_with, Planned, RulesError, NEW};
 use ctskip_core::rules::{plan_add, plan_del, plan_replace, Rule, SetError, MAX_RULES};
 use ctskip_core::{canon, parse, Host};
 
@@ -89,5 +89,30 @@ fn limit_is_enforced() {
     assert_eq!(
         plan_replace::<Host>(&[], text.as_bytes()),
         Err(SetError::TooMany)
+    );
+}
+
+/// A set compiled from something other than a parsed text (the module's
+/// stage and parameter paths hand `replace_with` a list) is held to the
+/// same limit: 65,536 rules are taken, 65,537 refused.
+#[test]
+fn replace_with_holds_the_limit() {
+    let mut text = String::new();
+    for i in 0..=MAX_RULES {
+        text.push_str(&format!(
+            "udp sport {} dport {}\n",
+            i / 65536 + 1,
+            i % 65536
+        ));
+    }
+    let all = rules(&text);
+    assert_eq!(all.len(), MAX_RULES + 1);
+    assert_eq!(
+        replace_with::<Host>(&[], &all[..MAX_RULES]).map(|p| p.len()),
+        Ok(MAX_RULES)
+    );
+    assert_eq!(
+        replace_with::<Host>(&[], &all).map(|p| p.len()),
+        Err(RulesError::TooMany)
     );
 }
