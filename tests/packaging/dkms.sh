@@ -22,6 +22,7 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 grep -q "const VERSION: &str = \"$version\";" src/ctskip.rs && ok "dkms.conf's version $version is the module's" \
 	|| not_ok "dkms.conf's version $version is the module's"
 T=$(mktemp -d /tmp/ctskip-dkms.XXXXXX)
+[ -e /lib/modules ] && touch "$T/had-lib-modules"
 trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/src/ctskip-$version" "$T/tree"
 git archive HEAD | tar -x -C "$T/src/ctskip-$version"
@@ -77,8 +78,14 @@ for series in "$@"; do
 	st=$(dk status ctskip/"$version" -k "$rel" 2>&1)
 	[[ $st == *": installed"* ]] && ok "Linux $kver: dkms status says installed" \
 		|| not_ok "Linux $kver: dkms status says installed ('$st')"
-	new=$(find /lib/modules -newer "$T/stamp-$kver" 2>/dev/null | head -5)
-	[ -z "$new" ] && ok "Linux $kver: the host's /lib/modules is untouched" \
-		|| not_ok "Linux $kver: the host's /lib/modules is untouched (newer: $new)"
+	# A find that fails (its message, its status) is a failure, not
+	# "untouched"; a host without /lib/modules (before and after) is untouched.
+	if [ ! -e /lib/modules ] && [ ! -e "$T/had-lib-modules" ]; then
+		ok "Linux $kver: the host's /lib/modules is untouched (there is none)"
+	elif new=$(find /lib/modules -newer "$T/stamp-$kver" -print -quit 2>&1) && [ -z "$new" ]; then
+		ok "Linux $kver: the host's /lib/modules is untouched"
+	else
+		not_ok "Linux $kver: the host's /lib/modules is untouched (newer, or find failed: $new)"
+	fi
 done
 ktap_done

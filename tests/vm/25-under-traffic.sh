@@ -28,8 +28,10 @@ serve "$B" udp 10.0.1.2 6000
 FLOWS=("udp 10.0.1.2 5353" "udp fd00:1::2 5353" "tcp 10.0.1.2 8080" "udp 10.0.1.2 6000")
 FLOOD_PIDS=()
 # floods PHASE: one flood per flow from A, until stop_floods PHASE. Paced
-# at 200 messages a second each: unpaced, four floods starve a one-vCPU
+# at 50 messages a second each: unpaced (or at 200 each), four floods starve a one-vCPU
 # debug guest (the writes then take minutes); loss is what is measured.
+# (At 50 each, a packet crosses a hook every few milliseconds: every rules
+# swap, a pointer published under RCU, still has packets on both sides.)
 # They end at the stop file (1800 s at most: a loaded debug guest takes
 # more than 300 s for the 40 writes).
 floods() {
@@ -37,7 +39,7 @@ floods() {
 	FLOOD_PIDS=()
 	for i in "${!FLOWS[@]}"; do
 		# shellcheck disable=SC2086 # a flow is "PROTO ADDR PORT"
-		ip netns exec "$A" $TRAFFIC flood ${FLOWS[i]} --seconds 1800 --rate 200 \
+		ip netns exec "$A" $TRAFFIC flood ${FLOWS[i]} --seconds 1800 --rate 50 \
 			--stop-file "/tmp/stop-$1-$$" > "/tmp/flood-$1-$i-$$" &
 		FLOOD_PIDS+=($!)
 	done

@@ -74,16 +74,16 @@ check_eq "hits: matching rule +2N packets" $((2 * N)) $((p1 - p0))
 check_eq "hits: matching rule bytes" $((2 * N * (28 + SIZE))) $((b1 - b0))
 check_eq "hits: other rule unchanged" 0 $((q1 - q0))
 check_eq "hits: format PACKETS BYTES RULE" 3 "$(wc -l < $SYS/hits)"
-sysw $SYS/rules 'tcp dport 9\nudp dport 5555\ngre' >/dev/null
+setw $SYS/rules 'tcp dport 9\nudp dport 5555\ngre'
 read -r p2 b2 < <(hits "udp dport 5555")
 check_eq "hits: kept across a replace that keeps the rule" "$p1 $b1" "$p2 $b2"
 check_eq "hits: in the order of rules" "tcp dport 9|udp dport 5555|gre" "$(cut -d' ' -f3- $SYS/hits | paste -sd'|')"
-sysw $SYS/add 'udp dport 5557' >/dev/null
-sysw $SYS/del 'gre' >/dev/null
+setw $SYS/add 'udp dport 5557'
+setw $SYS/del 'gre'
 read -r p3 _ < <(hits "udp dport 5555")
 check_eq "hits: kept across add and del" "$p1" "$p3"
-sysw $SYS/del 'udp dport 5555' >/dev/null
-sysw $SYS/add 'udp dport 5555' >/dev/null
+setw $SYS/del 'udp dport 5555'
+setw $SYS/add 'udp dport 5555'
 check_eq "hits: a removed and re-added rule starts at zero" "0 0" "$(hits "udp dport 5555")"
 
 # Overlapping rules: a packet's hit is counted for the earliest rule (in

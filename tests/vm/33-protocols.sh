@@ -52,16 +52,28 @@ flush() { local ns; for ns in "$@"; do ct_flush "$ns"; done; }
 csnap() { local -n _s=$2; local k v; _s=(); while read -r k v; do _s[$k]=$v; done < "/proc/${HOLD[$1]}/net/ctskip"; }
 cdelta() {
 	local -n _d=$2; local k v
-	while read -r k v; do [ "$k" = "$3" ] && { echo $((v - ${_d[$k]:-0})); return; }; done < "/proc/${HOLD[$1]}/net/ctskip"
+	# A counter not in the snapshot (or not a number) is a word, never 0.
+	[[ ${_d[$3]-} =~ ^[0-9]+$ ]] || { echo "no-snap-$3"; return 1; }
+	while read -r k v; do [ "$k" = "$3" ] && { echo $((v - _d[$k])); return; }; done < "/proc/${HOLD[$1]}/net/ctskip"
 	echo "no-$3"
 }
-# hitp RULE: the rule's packet count in hits (0 when absent).
-# (An unreadable hits file prints a word, not 0, so no count check passes on it.)
+# hitp RULE: the rule's packet count in hits; 0 for no rule at all ("").
+# (An unreadable hits file, or a rule not in it, prints a word, not 0, so no
+# count check passes on it; hdelta turns it into the check's value.)
 hitp() {
 	local p b r
+	[ -z "$1" ] && { echo 0; return; }
 	[ -r $SYS/hits ] || { echo "hits-unreadable"; return 1; }
 	while read -r p b r; do [ "$r" = "$1" ] && { echo "$p"; return; }; done < $SYS/hits
-	echo 0
+	echo "no-rule"
+	return 1
+}
+# hdelta RULE H0: how much RULE's count grew since H0 (hitp's), or the
+# word either one printed.
+hdelta() {
+	local now
+	now=$(hitp "$1")
+	if [[ $now =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ ]]; then echo $((now - $2)); else echo "hits($now, before: $2)"; fi
 }
 setrules() { { printf '%s\n' "$1" > $SYS/rules; } 2>/dev/null; }
 clear_rules() { setrules ""; }
@@ -95,11 +107,11 @@ raw_block() {
 	ag "$A" send "$kind" "$dst" 3 40000 7001
 	check_eq "$rule: 3 packets, no entry in A or B" "0 0" "$(ctp "$A" "$num") $(ctp "$B" "$num")"
 	check_eq "$rule: hits +6, A untracked_output +3, B untracked_prerouting +3" "6 3 3" \
-		"$(($(hitp "$rule") - h0)) $(cdelta "$A" sa untracked_output) $(cdelta "$B" sb untracked_prerouting)"
+		"$(hdelta "$rule" "$h0") $(cdelta "$A" sa untracked_output) $(cdelta "$B" sb untracked_prerouting)"
 	h0=$(hitp "$rule")
 	ag "$A" send "$okind" "$dst" 1 40000 "$odport"
 	check_eq "$rule: $okind (dport $odport) still tracked in A and B, no hit" "1 1 0" \
-		"$(ctp "$A" "$onum") $(ctp "$B" "$onum") $(($(hitp "$rule") - h0))"
+		"$(ctp "$A" "$onum") $(ctp "$B" "$onum") $(hdelta "$rule" "$h0")"
 }
 raw_block sctp 132 "sctp dport 7001" 10.0.1.2 sctp 132 7002
 raw_block dccp 33 "dccp dport 7001" fd00:1::2 dccp 33 7002
@@ -111,7 +123,7 @@ raw_block ah 51 "ah" 10.0.1.2 gre 47 7001
 h0=$(hitp ah); flush "$A" "$B"
 ag "$A" send ah-udp fd00:1::2 1 40000 7005
 check_eq "ah: IPv6 AH+UDP is not matched by 'ah' (tracked as udp in A and B, no hit)" "1 1 0" \
-	"$(ctp "$A" 17) $(ctp "$B" 17) $(($(hitp ah) - h0))"
+	"$(ctp "$A" 17) $(ctp "$B" 17) $(hdelta ah "$h0")"
 raw_block proto:253 253 "proto 253" 10.0.1.2 proto:254 254 7001
 
 # UDP-Lite over real sockets: echo servers in B on 7003 and 7004.
@@ -125,11 +137,11 @@ flush "$A" "$B"; csnap "$A" sa; csnap "$B" sb; h0=$(hitp "udplite dport 7003")
 check "udplite dport 7003: echoed" echoed "$A" talk udplite 10.0.1.2 7003 3
 check_eq "udplite dport 7003: no entry in A or B" "0 0" "$(ctp "$A" 136) $(ctp "$B" 136)"
 check_eq "udplite dport 7003: hits +12, untracked A out/in +3/+3, B in/out +3/+3" "12 3 3 3 3" \
-	"$(($(hitp "udplite dport 7003") - h0)) $(cdelta "$A" sa untracked_output) $(cdelta "$A" sa untracked_prerouting) $(cdelta "$B" sb untracked_prerouting) $(cdelta "$B" sb untracked_output)"
+	"$(hdelta "udplite dport 7003" "$h0") $(cdelta "$A" sa untracked_output) $(cdelta "$A" sa untracked_prerouting) $(cdelta "$B" sb untracked_prerouting) $(cdelta "$B" sb untracked_output)"
 h0=$(hitp "udplite dport 7003")
 ag "$A" talk udplite 10.0.1.2 7004 1
 check_eq "udplite dport 7003: dport 7004 tracked in A and B, no hit" "1 1 0" \
-	"$(ctp "$A" 136) $(ctp "$B" 136) $(($(hitp "udplite dport 7003") - h0))"
+	"$(ctp "$A" 136) $(ctp "$B" 136) $(hdelta "udplite dport 7003" "$h0")"
 
 # ICMPv6 echo (static neighbours: no other ICMPv6 between A's and B's
 # addresses; router solicitations and MLD go from link-local addresses).
@@ -143,11 +155,11 @@ flush "$A" "$B"; csnap "$A" sa; csnap "$B" sb; h0=$(hitp "$r6")
 check "$r6: 3 echoes answered" ping6 3 fd00:1::2
 check_eq "$r6: no entry in A or B" "0 0" "$(ctp "$A" 58) $(ctp "$B" 58)"
 check_eq "$r6: hits +12, untracked_ipv6 A +6, B +6" "12 6 6" \
-	"$(($(hitp "$r6") - h0)) $(cdelta "$A" sa untracked_ipv6) $(cdelta "$B" sb untracked_ipv6)"
+	"$(hdelta "$r6" "$h0") $(cdelta "$A" sa untracked_ipv6) $(cdelta "$B" sb untracked_ipv6)"
 h0=$(hitp "$r6")
 ping6 1 10.0.1.2
 check_eq "$r6: ICMP echo over IPv4 tracked in A and B, no hit" "1 1 0" \
-	"$(ctp "$A" 1) $(ctp "$B" 1) $(($(hitp "$r6") - h0))"
+	"$(ctp "$A" 1) $(ctp "$B" 1) $(hdelta "$r6" "$h0")"
 
 # --- 2. TCP over IPv6 behind hop-by-hop and destination options -------------
 ip netns exec "$B" nft -f - <<'NFT'
@@ -167,7 +179,7 @@ check "rules: ip6 tcp dport 7100" setrules "ip6 tcp dport 7100"
 flush "$A" "$B"; csnap "$A" sa; csnap "$B" sb; h0=$(hitp "ip6 tcp dport 7100"); c0=$(hbh)
 check "ip6 tcp dport 7100 with extension headers: echoed" echoed "$A" talk tcp fd00:1::2 7100 3 exthdr
 check_eq "ip6 tcp dport 7100 with extension headers: no entry in A or B" "0 0" "$(ctp "$A" 6) $(ctp "$B" 6)"
-c1=$(($(hbh) - c0)) h1=$(($(hitp "ip6 tcp dport 7100") - h0))
+c1=$(($(hbh) - c0)) h1=$(hdelta "ip6 tcp dport 7100" "$h0")
 check_eq "ip6 tcp dport 7100: every A->B packet (with the headers) untracked in B; hits = A + B untracked" \
 	"$c1 $h1" "$(cdelta "$B" sb untracked_prerouting) $(($(cdelta "$A" sa untracked) + $(cdelta "$B" sb untracked)))"
 check "  (and there were such packets: $c1)" test "$c1" -ge 4
@@ -184,7 +196,7 @@ iif_case() {
 	if [ -n "$rule" ]; then check "rules: $rule" setrules "$rule"; else clear_rules; fi
 	flush "$A" "$B"; csnap "$A" sa; csnap "$B" sb; h0=$(hitp "$rule")
 	echoed "$A" talk udp 10.0.1.2 7200 3 || { not_ok "${rule:-no rule}: echo failed ($AR)"; return; }
-	got="$(ctp "$A" 17) $(ctp "$B" 17) $(($(hitp "$rule") - h0))"
+	got="$(ctp "$A" 17) $(ctp "$B" 17) $(hdelta "$rule" "$h0")"
 	got+=" $(cdelta "$B" sb untracked_prerouting) $(cdelta "$B" sb untracked_output)"
 	got+=" $(cdelta "$A" sa untracked_output) $(cdelta "$A" sa untracked_prerouting)"
 	check_eq "${rule:-no rule}: entries A B, hits, untracked B pre/out, A out/pre" "$want" "$got"
@@ -227,7 +239,7 @@ fwd_case() {
 	flush "$F1" "$R" "$F2"; csnap "$R" sr; h0=$(hitp "$hitrule")
 	echoed "$F1" talk udp 10.0.3.2 7300 3 || { not_ok "forwarded, ${rule:-no rule}: echo failed ($AR)"; return; }
 	got="$(ctp "$F1" 17) $(ctp "$R" 17 "$(odport 7300)") $(ctp "$R" 17 "$(osport 7300)") $(ctp "$F2" 17)"
-	got+=" $(($(hitp "$hitrule") - h0)) $(cdelta "$R" sr untracked_prerouting)"
+	got+=" $(hdelta "$hitrule" "$h0") $(cdelta "$R" sr untracked_prerouting)"
 	check_eq "forwarded, ${rule:-no rule}: entries F1, R (request's, reply's), F2; hits; R untracked at prerouting" "$want" "$got"
 }
 fwd_case "" "1 1 0 1 0 0"
@@ -240,7 +252,7 @@ fwd_case "udp dport 7300 oif rb" "1 1 0 1 3 3"
 # Both directions at R: iif ra for the requests, oif rb for the replies.
 h0=$(hitp "udp dport 7300 oif rb")
 fwd_case "udp dport 7300 iif ra; udp dport 7300 oif rb" "1 0 0 1 3 6" "udp dport 7300 iif ra"
-check_eq "  the replies hit 'udp dport 7300 oif rb'" 3 "$(($(hitp "udp dport 7300 oif rb") - h0))"
+check_eq "  the replies hit 'udp dport 7300 oif rb'" 3 "$(hdelta "udp dport 7300 oif rb" "$h0")"
 
 # --- 4. priority against a raw-table CT zone rule ------------------------------
 # In B, at raw priority (-300), in both directions: udp 7400 through

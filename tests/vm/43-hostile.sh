@@ -127,7 +127,7 @@ refused() { # refused KIND: the raw socket refuses it, no hook can see it
 	check_eq "$1: the raw socket refuses all $N (EINVAL)" "untracked 0 unparsed 0 wire 0 refused $N" "$(hostile "$1")"
 }
 
-sysw $SYS/rules "udp dport 5555" >/dev/null
+setw $SYS/rules "udp dport 5555"
 for kind in v4-options v4-truncated-udp v4-zero-frag v4-overlap-frags v4-first-frag \
 	    v6-long-chain v6-overlong-chain v6-truncated-chain v6-later-frag v6-zero-payload v6-first-frag; do
 	run $kind
@@ -142,7 +142,7 @@ refused v4-badihl-raw
 refused v4-short-raw
 refused v6-short-raw
 # A later fragment matches a rule without ports (its protocol is known) ...
-sysw $SYS/rules "udp" >/dev/null
+setw $SYS/rules "udp"
 # shellcheck disable=SC2034 # read by name: snap and delta take namerefs
 declare -A a
 snap "$A" a
@@ -155,12 +155,12 @@ ip netns exec "$A" python3 "$TESTS_DIR/hostile.py" v4-zero-frag 10.0.1.2 10.0.1.
 sleep 0.3
 check_eq "later IPv4 fragment: a port-less udp rule matches it" $N "$(delta "$A" a untracked)"
 # ... and never a rule of another protocol.
-sysw $SYS/rules "tcp" >/dev/null
+setw $SYS/rules "tcp"
 snap "$A" a
 ip netns exec "$A" python3 "$TESTS_DIR/hostile.py" v6-later-frag fd00:1::2 fd00:1::1 $N >/dev/null
 sleep 0.3
 check_eq "later IPv6 UDP fragment: a tcp rule does not match" 0 "$(delta "$A" a untracked)"
-sysw $SYS/rules "udp dport 5555" >/dev/null
+setw $SYS/rules "udp dport 5555"
 snap "$A" a
 ip netns exec "$A" $TRAFFIC send udp fd00:1::2 5555 -n 1
 sleep 0.3

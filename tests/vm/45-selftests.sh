@@ -12,11 +12,9 @@
 # ctskip (socat's UDP replies are refused with Debian 12's socat/nft).
 SELFTESTS=${CTSKIP_SELFTESTS:-conntrack_icmp_related.sh conntrack_tcp_unreplied.sh nft_conntrack_helper.sh}
 n=$(wc -w <<< "$SELFTESTS")
-# CI (the default scale) runs each twice: without ctskip and with rules that
-# match none of its traffic; CTSKIP_SCALE=full also with no rules.
-runs=2
-[ "${CTSKIP_SCALE:-}" = full ] && runs=3
-plan $((runs * n + 1))
+# Each runs three times: without ctskip, with ctskip and no rules, and with
+# rules that match none of its traffic.
+plan $((3 * n + 1))
 dir=$(readlink -f "$KDIR/source")/tools/testing/selftests/net/netfilter
 check "the kernel's netfilter selftests are in $dir" test -r "$dir/lib.sh"
 # Rules of every shape (more than four, so the compiled classifier runs) that
@@ -51,7 +49,7 @@ for t in $SELFTESTS; do
 		tail -25 "$T/$t.out" | sed 's/^/#   /'
 	fi
 	if load; then
-		[ $runs = 3 ] && same "$t" "with ctskip and no rules" "$base"
+		same "$t" "with ctskip and no rules" "$base"
 		if [ "$(sysw $SYS/rules "$(tr ';' '\n' <<< "$NONE" | sed 's/^ //')")" = OK ]; then
 			same "$t" "with rules that match none of its traffic" "$base"
 		else
@@ -59,7 +57,7 @@ for t in $SELFTESTS; do
 		fi
 		unload
 	else
-		not_ok "$t: insmod"; [ $runs = 3 ] && not_ok "$t: insmod"
+		not_ok "$t: insmod"; not_ok "$t: insmod"
 	fi
 done
 rm -rf "$T"

@@ -34,7 +34,7 @@ echo 1 > $SYS/commit
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "# a 65,536-rule commit took $ms ms"
 check_eq "65,536 rules staged with cat and committed with echo" 65536 "$(wc -l < $SYS/rules)"
-sysw $SYS/rules 'udp dport 53' >/dev/null
+setw $SYS/rules 'udp dport 53'
 
 # A commit of 65,536 rules holds the writers' lock while it builds. Catch a
 # second writer waiting for it, and a reader during it.
@@ -42,7 +42,7 @@ caught=0 killed_fast=0 reader_fast=0 gre_after=unknown
 for attempt in 1 2 3 4 5; do
 	rm -f /tmp/staged
 	stage_commit & cpid=$!
-	committing $cpid || { wait $cpid; sysw $SYS/rules 'udp dport 53' >/dev/null; continue; }
+	committing $cpid || { wait $cpid; setw $SYS/rules 'udp dport 53'; continue; }
 	# Let the commit take the lock (a tenth of its time: 0.1 s to 0.3 s).
 	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 10000 }')"
 	( printf 'gre' > $SYS/add ) 2>/dev/null & wpid=$!
@@ -69,7 +69,7 @@ for attempt in 1 2 3 4 5; do
 	wait $cpid
 	kill -9 $wpid 2>/dev/null; wait $wpid 2>/dev/null
 	[ $caught = 1 ] && [ "$gre_after" = unknown ] && gre_after=$(grep -cx gre $SYS/rules)
-	sysw $SYS/rules 'udp dport 53' >/dev/null
+	setw $SYS/rules 'udp dport 53'
 	[ $killed_fast = 1 ] && [ $reader_fast = 1 ] && break
 done
 check_eq "a second writer was caught waiting for a long commit" 1 $caught
@@ -84,7 +84,7 @@ check_eq "  a writer not killed adds it (positive control)" 1 "$(printf 'gre' > 
 # comes too late (the commit done), try again.
 killed_in_commit=0 n=unknown
 for attempt in 1 2 3; do
-	sysw $SYS/rules 'udp dport 53' >/dev/null
+	setw $SYS/rules 'udp dport 53'
 	mark killcommit$attempt
 	rm -f /tmp/staged
 	stage_commit & cpid=$!
@@ -110,10 +110,10 @@ check "  the log says the writer was killed" grep -q 'commit: the writer was kil
 check_eq "the module is usable: a write" OK "$(sysw $SYS/rules 'udp dport 54')"
 
 # A 1-byte read loop on hits, as root, while an add of 100 rules runs.
-sysw $SYS/rules 'udp dport 53' >/dev/null
+setw $SYS/rules 'udp dport 53'
 seq 2001 2100 | sed 's/^/udp dport /' > /tmp/add100
 t0=$(date +%s%N); cat /tmp/add100 > $SYS/add; alone=$(( ($(date +%s%N) - t0) / 1000000 ))
-sysw $SYS/rules 'udp dport 53' >/dev/null
+setw $SYS/rules 'udp dport 53'
 touch /tmp/readloop
 ( while [ -e /tmp/readloop ]; do dd if=$SYS/hits of=/dev/null bs=1 status=none; done ) & rpid=$!
 sleep 0.5

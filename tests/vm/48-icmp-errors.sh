@@ -43,11 +43,11 @@ for addr in 10.0.1.2 fd00:1::2; do
 done
 
 # oneway rules: the error is classified as the packet it is about.
-sysw $SYS/rules 'udp dport 5999 oneway' >/dev/null
+setw $SYS/rules 'udp dport 5999 oneway'
 snap "$A" a
 check_eq "udp dport 5999 oneway: refused" "$REFUSED" "$(why "$A" 10.0.1.2)"
 check_eq "  the error untracked in A (it is about A -> B dport 5999)" 1 "$(delta "$A" a untracked_icmp_errors)"
-sysw $SYS/rules 'udp sport 5999 oneway' >/dev/null
+setw $SYS/rules 'udp sport 5999 oneway'
 ct_flush "$A"
 snap "$A" a
 check_eq "udp sport 5999 oneway (matches only the other way): refused" "$REFUSED" "$(why "$A" 10.0.1.2)"
@@ -55,7 +55,7 @@ check_eq "  the error not untracked" 0 "$(delta "$A" a untracked_icmp_errors)"
 check_eq "  A tracks the flow" 1 "$(ct_count "$A" -p udp --dport 5999)"
 
 # A tracked flow: its error stays related.
-sysw $SYS/rules 'tcp dport 1' >/dev/null
+setw $SYS/rules 'tcp dport 1'
 snap "$A" a
 rel=$(fw_count "$A" related)
 check_eq "tracked flow: refused" "$REFUSED" "$(why "$A" 10.0.1.2)"
@@ -63,7 +63,7 @@ check_eq "  the error not untracked" 0 "$(delta "$A" a untracked_icmp_errors)"
 check_eq "  the error is related in A's firewall" $((rel + 1)) "$(fw_count "$A" related)"
 
 # Crafted errors from B to A (raw sockets), about a packet A -> B.
-sysw $SYS/rules 'udp dport 5999; ip daddr 10.0.1.2 oneway; ip6 daddr fd00:1::2 oneway' >/dev/null
+setw $SYS/rules 'udp dport 5999; ip daddr 10.0.1.2 oneway; ip6 daddr fd00:1::2 oneway'
 for dst in 10.0.1.1 fd00:1::1; do
 	src=10.0.1.2; fam=IPv4
 	[ "${dst#*:}" != "$dst" ] && src=fd00:1::2 fam=IPv6
@@ -80,7 +80,7 @@ done
 # have 1500, so their TCP MSS does not avoid it). A TCP transfer from A2
 # with `tcp dport 8080` skipped completes: R1's "fragmentation needed" /
 # "packet too big" reach A2 through its `ct state invalid drop`.
-sysw $SYS/rules 'tcp dport 8080' >/dev/null
+setw $SYS/rules 'tcp dport 8080'
 new_netns A2; new_netns R1; new_netns R2; new_netns B2
 ip link add a0 netns "$A2" type veth peer name r0 netns "$R1"
 ip link add r1 netns "$R1" mtu 1280 type veth peer name s1 netns "$R2" mtu 1280

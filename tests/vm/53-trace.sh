@@ -46,11 +46,15 @@ records() {
 clear() { echo > $I/trace; }
 untracked_both() { echo $(( $(ctstat "$A" untracked) + $(ctstat "$B" untracked) )); }
 
-# Disabled: no record, while the same exchanges are untracked.
+# offstate: the events' enable files at the top level and in the instance
+# ("0 0" when off everywhere: insmod enables nothing by itself).
+offstate() { echo "$(cat $TR/events/ctskip/enable) $(cat $I/events/ctskip/enable)"; }
+# Disabled: off everywhere after insmod, and no record, while the same
+# exchanges are untracked.
 clear; u0=$(untracked_both)
 talk "$A" udp 10.0.1.2 7001 -n 5 --sport 40001 > /dev/null
-check_eq "disabled: 5 exchanges untracked 20 times (2 hooks each way), 0 records" "20 0" \
-	"$(( $(untracked_both) - u0 )) $(records | wc -l)"
+check_eq "disabled (top level, instance): 5 exchanges untracked 20 times (2 hooks each way), 0 records" "0 0 20 0" \
+	"$(offstate) $(( $(untracked_both) - u0 )) $(records | wc -l)"
 
 # Enabled: one record per hook passed, with every field right.
 echo 1 > $I/events/ctskip/untrack/enable
@@ -124,6 +128,6 @@ check_eq "perf record -e ctskip:untrack: 12 samples, rule=2" 12 \
 echo 0 > $I/events/ctskip/enable
 clear; u0=$(untracked_both)
 talk "$A" udp 10.0.1.2 7001 -n 5 --sport 40006 > /dev/null
-check_eq "disabled again: 20 untracked, 0 records" "20 0" \
-	"$(( $(untracked_both) - u0 )) $(records | wc -l)"
+check_eq "disabled again (top level, instance): 20 untracked, 0 records" "0 0 20 0" \
+	"$(offstate) $(( $(untracked_both) - u0 )) $(records | wc -l)"
 done_testing

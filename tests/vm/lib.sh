@@ -154,10 +154,16 @@ ct_flush() {
 tracked_off() {
 	local a=$1 b=$2 na nb; shift 2
 	echo 0 > "$SYS/enabled"
-	ct_flush "$a"; ct_flush "$b"
+	if ! ip netns exec "$a" conntrack -F > /dev/null 2>&1 ||
+		! ip netns exec "$b" conntrack -F > /dev/null 2>&1; then
+		echo 1 > "$SYS/enabled"; echo "flush-failed"; return 1
+	fi
 	"$@" > /dev/null
 	na=$(ct_count "$a") nb=$(ct_count "$b")
-	ct_flush "$a"; ct_flush "$b"
+	# A failed flush prints "flush-failed" in place of the counts (the
+	# caller's check then fails on it), not a not_ok inside its $(...).
+	ip netns exec "$a" conntrack -F > /dev/null 2>&1 &&
+		ip netns exec "$b" conntrack -F > /dev/null 2>&1 || na=flush-failed
 	echo 1 > "$SYS/enabled"
 	echo "$na $nb"
 }
@@ -224,6 +230,16 @@ sysw() {
 	else echo OK; fi
 	rm -f "$err"
 }
+# setw FILE FORMAT [ARGS]: a write that sets the scene (sysw); one that does
+# not answer OK is a failing result of its own (the plan then no longer
+# matches either), never lost.
+setw() {
+	local r
+	r=$(sysw "$@")
+	[ "$r" = OK ] && return 0
+	not_ok "setting up: writing '$2' to $1: $r"
+	return 1
+}
 # shwrite FILE TEXT [PREFIX...]: writes TEXT to FILE from a new bash (its
 # printf builtin, `> FILE`), run under PREFIX if one is given (unshare -Ur,
 # setpriv ..., setsid): another process, as another operator's shell would
@@ -256,9 +272,23 @@ sysw1() {
 
 # kmsg_since MARK: kernel log lines after the line containing MARK.
 mark() { echo "ctskip-test-mark $1" > /dev/kmsg; }
-kmsg_since() { dmesg | sed -n "/ctskip-test-mark $1\$/,\$p" | tail -n +2; }
-# not_in_log TEXT MARK: TEXT was not logged since MARK.
-not_in_log() { ! kmsg_since "$2" | grep -q "$1"; }
+# A log without the mark line (the /dev/kmsg write or dmesg failed, or the
+# ring wrapped) prints "MARK-MISSING(MARK)" and returns 1: a check on what
+# was (not) logged since then cannot pass on an empty read.
+kmsg_since() {
+	local log
+	log=$(dmesg) || { echo "MARK-MISSING($1: dmesg failed)"; return 1; }
+	if ! grep -q "ctskip-test-mark $1\$" <<< "$log"; then
+		echo "MARK-MISSING($1)"; return 1
+	fi
+	sed -n "/ctskip-test-mark $1\$/,\$p" <<< "$log" | tail -n +2
+}
+# not_in_log TEXT MARK: TEXT was not logged since MARK (and MARK is there).
+not_in_log() {
+	local since
+	since=$(kmsg_since "$2") || return 1
+	! grep -q "$1" <<< "$since"
+}
 
 # snap NS VAR: saves NS's /proc/net/ctskip counters in associative array VAR.
 snap() {
@@ -269,9 +299,16 @@ snap() {
 }
 
 # delta NS VAR NAME: how much NAME grew in NS since `snap NS VAR`.
+# A counter that cannot be read now or was not in the snapshot prints
+# "unreadable(NAME)" and returns 1, never a number.
 delta() {
 	local -n _d=$2
-	echo $(( $(ctstat "$1" "$3") - ${_d[$3]} ))
+	local v
+	v=$(ctstat "$1" "$3")
+	if ! [[ $v =~ ^[0-9]+$ && ${_d[$3]-} =~ ^[0-9]+$ ]]; then
+		echo "unreadable($3)"; return 1
+	fi
+	echo $((v - _d[$3]))
 }
 
 # hits RULE: "PACKETS BYTES" of RULE in /sys/kernel/ctskip/hits.

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use ctskip_core::rules::{plan_replace, SetError, MAX_RULES};
 use ctskip_core::Host;
 
-mod ctnetlink;
+mod conntrack;
 mod kmsg;
 mod suggest;
 mod top;
@@ -36,9 +36,10 @@ usage: ctskipctl COMMAND [ARGS]
                      count/max, untracked share, packets seen and untracked
                      per second over the interval (default 1 s); --watch
                      repeats (N times with --count)
-  suggest [--netns NAME|INUM] [--top N]
+  suggest [--netns NAME|INUM] [--top N] [--source auto|library|proc]
                      rules for the traffic that fills the conntrack tables
-                     of every netns (ctnetlink), grouped by destination
+                     of every netns (libnetfilter_conntrack, else
+                     /proc/net/nf_conntrack), grouped by destination
                      port and prefix, with the entries each would have kept
                      out; NATed, helper, marked or zoned traffic is listed
                      as comments saying why not. Valid input for check/load
@@ -317,7 +318,9 @@ fn main() -> ExitCode {
         "list" => cmd_list(rest),
         "stats" => cmd_stats(rest),
         "top" => top::cmd_top(rest),
-        "suggest" if rest == ["--dump"] => suggest::cmd_dump(),
+        "suggest" if rest.first().map(String::as_str) == Some("--dump") => {
+            suggest::cmd_dump(&rest[1..])
+        }
         "suggest" => suggest::cmd_suggest(rest),
         "check" => cmd_check(rest),
         "enable" if rest.is_empty() => write_ctl("enabled", b"1"),

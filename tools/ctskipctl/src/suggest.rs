@@ -3,9 +3,10 @@
 //! `ctskipctl suggest`: which traffic fills the conntrack tables, and
 //! whether it is safe to skip.
 //!
-//! Every network namespace's table is read through ctnetlink (in a child,
-//! `nsenter --net ... ctskipctl suggest --dump`, so ctskipctl itself never
-//! changes its namespace). Entries are grouped by family, protocol,
+//! Every network namespace's table is read through libnetfilter_conntrack,
+//! or from `/proc/net/nf_conntrack` where that library is missing
+//! (conntrack.rs), in a child (`nsenter --net ... ctskipctl suggest --dump`,
+//! so ctskipctl itself never changes its namespace). Entries are grouped by family, protocol,
 //! destination port and destination prefix (/24 for IPv4, /64 for IPv6) of
 //! their original direction. A group is a candidate rule in ctskip's
 //! language, with the number of entries it would have kept out; a group
@@ -21,18 +22,47 @@ use std::process::Command;
 
 use ctskip_core::rules::rule::{proto_has_ports, PROTO_NAMES};
 
-use crate::ctnetlink::{self, Entry, IPS_DST_NAT, IPS_SRC_NAT};
+use crate::conntrack::{self, Entry, Source, IPS_DST_NAT, IPS_SRC_NAT};
 use crate::top::{discover, Roots};
 use crate::{check_text, fail, usage, Fail, Res};
 
-/// Why an entry's traffic must stay tracked, if it must.
-fn reason(e: &Entry) -> Option<String> {
+/// The conntrack helpers' standard ports (net/netfilter/nf_conntrack_*.c:
+/// ftp, tftp, sip, irc, h323 and its RAS, pptp, amanda, snmp and
+/// snmp_trap, netbios-ns, sane). `/proc/net/nf_conntrack` does not show an
+/// entry's helper: read from there, traffic to these ports is taken to
+/// have one. (A helper a rule sets on another port cannot be seen there.)
+const HELPER_PORTS: [(u8, u16, &str); 13] = [
+    (6, 21, "ftp"),
+    (17, 69, "tftp"),
+    (17, 5060, "sip"),
+    (6, 5060, "sip"),
+    (6, 6667, "irc"),
+    (6, 1720, "h323"),
+    (17, 1719, "RAS"),
+    (6, 1723, "pptp"),
+    (17, 10080, "amanda"),
+    (17, 161, "snmp"),
+    (17, 162, "snmp_trap"),
+    (17, 137, "netbios-ns"),
+    (6, 6566, "sane"),
+];
+
+/// Why an entry's traffic must stay tracked, if it must. `helpers_shown`:
+/// the source shows helpers (libnetfilter_conntrack does, /proc does not).
+fn reason(e: &Entry, helpers_shown: bool) -> Option<String> {
     if e.status & IPS_DST_NAT != 0 {
         Some("DNATed: a Service VIP, do not skip (untracked packets are not NATed)".into())
     } else if e.status & IPS_SRC_NAT != 0 {
         Some("SNATed (masquerade): do not skip (untracked packets are not NATed)".into())
     } else if let Some(h) = &e.helper {
         Some(format!("has the conntrack helper {h}: it needs conntrack"))
+    } else if let Some((_, _, h)) = HELPER_PORTS
+        .iter()
+        .find(|(p, port, _)| !helpers_shown && *p == e.proto && Some(*port) == e.dport)
+    {
+        Some(format!(
+            "may have the conntrack helper {h} (its port; /proc/net/nf_conntrack does not show helpers): it would need conntrack"
+        ))
     } else if e.mark != 0 {
         Some("carries a conntrack mark: a rule uses its state".into())
     } else if e.zone != 0 {
@@ -106,12 +136,14 @@ struct Group {
 struct Options {
     netns: Option<String>,
     top: usize,
+    source: Source,
 }
 
 fn options(args: &[String]) -> Res<Options> {
     let mut o = Options {
         netns: None,
         top: 20,
+        source: Source::Auto,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -120,6 +152,12 @@ fn options(args: &[String]) -> Res<Options> {
                 Some(v) => o.netns = Some(v.clone()),
                 None => return usage(),
             },
+            "--source" => {
+                o.source = match it.next().map(|v| Source::parse(v)) {
+                    Some(Some(s)) => s,
+                    _ => return fail("suggest: --source takes auto, library or proc"),
+                }
+            }
             "--top" => {
                 o.top = match it.next().map(|v| v.parse::<usize>()) {
                     Some(Ok(v)) if v > 0 => v,
@@ -132,18 +170,26 @@ fn options(args: &[String]) -> Res<Options> {
     Ok(o)
 }
 
-/// `suggest --dump`: this namespace's entries, one per line, for the
-/// parent (`SRC DST PROTO SPORT DPORT REPLY_SRC REPLY_SPORT STATUS MARK
-/// ZONE HELPER`, `-` for none).
-pub(crate) fn cmd_dump() -> Res {
-    print!("{}", dump_text()?);
+/// `suggest --dump [--source S]`: this namespace's entries for the parent:
+/// `source library|proc`, then one per line (`SRC DST PROTO SPORT DPORT
+/// REPLY_SRC REPLY_SPORT STATUS MARK ZONE HELPER`, `-` for none).
+pub(crate) fn cmd_dump(args: &[String]) -> Res {
+    let source = match args {
+        [] => Source::Auto,
+        [o, v] if o == "--source" => match Source::parse(v) {
+            Some(s) => s,
+            None => return fail("suggest: --source takes auto, library or proc"),
+        },
+        _ => return usage(),
+    };
+    print!("{}", dump_text(source)?);
     Ok(())
 }
 
 /// This namespace's entries, as `--dump` prints them.
-fn dump_text() -> Res<String> {
-    let entries = ctnetlink::dump().map_err(|e| Fail(format!("ctnetlink: {e}")))?;
-    let mut out = String::new();
+fn dump_text(source: Source) -> Res<String> {
+    let (from, entries) = conntrack::dump(source).map_err(|e| Fail(format!("conntrack: {e}")))?;
+    let mut out = format!("source {}\n", from.name());
     let opt = |v: Option<u16>| v.map_or("-".to_string(), |p| p.to_string());
     for e in entries {
         let _ = writeln!(
@@ -165,7 +211,21 @@ fn dump_text() -> Res<String> {
     Ok(out)
 }
 
-fn parse_dump(text: &str) -> Res<Vec<Entry>> {
+/// A child's dump: its source, its entries.
+fn parse_dump(text: &str) -> Res<(Source, Vec<Entry>)> {
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let source = match first.strip_prefix("source ").and_then(Source::parse) {
+        Some(s @ (Source::Library | Source::Proc)) => s,
+        _ => {
+            return fail(format!(
+                "suggest: a dump without its source line: {first:?}"
+            ))
+        }
+    };
+    parse_entries(rest).map(|e| (source, e))
+}
+
+fn parse_entries(text: &str) -> Res<Vec<Entry>> {
     let port = |s: &str| -> Res<Option<u16>> {
         if s == "-" {
             Ok(None)
@@ -220,7 +280,7 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
     let exe = std::env::current_exe().map_err(|e| Fail(format!("suggest: {e}")))?;
     let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
     let mut backends: BTreeMap<Key, String> = BTreeMap::new();
-    let (mut total, mut read) = (0, 0);
+    let (mut total, mut read, mut from_proc) = (0, 0, 0);
     let mut errors = Vec::new();
     for (ino, ns) in discover(&roots)? {
         let name = ns.name(&roots);
@@ -237,7 +297,7 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
                 Err(_) => continue,
             }
         } else if Some(ino) == own {
-            dump_text().map_err(|Fail(m)| Fail(format!("{name}: {m}")))?
+            dump_text(o.source).map_err(|Fail(m)| Fail(format!("{name}: {m}")))?
         } else {
             let mut c = Command::new("nsenter");
             match (ns.pids.first(), ns.names.first()) {
@@ -247,13 +307,17 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
             };
             let out = c
                 .arg(&exe)
-                .args(["suggest", "--dump"])
+                .args(["suggest", "--dump", "--source", o.source.name()])
                 .output()
                 .map_err(|e| Fail(format!("nsenter: {e}")))?;
             if !out.status.success() {
                 // A namespace that went meanwhile is no error.
                 let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                if !err.contains("No such file") && !err.contains("No such process") {
+                // (nsenter's own message, not ctskipctl's: a source that
+                // is missing in there is an error.)
+                if !(err.starts_with("nsenter:")
+                    && (err.contains("No such file") || err.contains("No such process")))
+                {
                     errors.push(format!("{name}: {err}"));
                 }
                 continue;
@@ -261,12 +325,16 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
         read += 1;
-        for e in parse_dump(&text)? {
+        let (source, list) = parse_dump(&text)?;
+        if source == Source::Proc {
+            from_proc += 1;
+        }
+        for e in list {
             total += 1;
             let g = groups.entry(Key::of(&e)).or_default();
             g.entries += 1;
             g.netns.insert(ino);
-            if let Some(r) = reason(&e) {
+            if let Some(r) = reason(&e, source == Source::Library) {
                 *g.reasons.entry(r).or_default() += 1;
             }
             if e.status & IPS_DST_NAT != 0 {
@@ -307,6 +375,16 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
     let _ = writeln!(
         out,
         "# each rule: the entries it would have kept out of conntrack"
+    );
+    let _ = writeln!(
+        out,
+        "# read with libnetfilter_conntrack: {}, from /proc/net/nf_conntrack: {from_proc}{}",
+        read - from_proc,
+        if from_proc > 0 {
+            " (it shows no helpers: traffic to a helper's port is not suggested)"
+        } else {
+            ""
+        }
     );
     let mut rules = String::new();
     for (k, g) in sorted

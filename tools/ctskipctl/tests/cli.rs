@@ -385,7 +385,9 @@ fn suggest_groups_by_destination_and_names_what_not_to_skip() {
     // memcached on 10.0.1.0/24 from both netns (5 + 3), VXLAN to
     // 192.168.5.0/24 (4), DNS to a DNATed VIP (6, status 0x20 | 0x8), an
     // FTP control flow with a helper, a marked flow; ICMPv6 without ports.
-    let mut a = String::new();
+    // a's dump comes from libnetfilter_conntrack, b's from /proc (which
+    // shows no helpers: traffic to a helper's port is not suggested).
+    let mut a = String::from("source library\n");
     for i in 0..5 {
         a += &format!(
             "10.0.2.{i} 10.0.1.{d} 17 4000{i} 11211 10.0.1.{d} 11211 8 0 0 -\n",
@@ -398,7 +400,8 @@ fn suggest_groups_by_destination_and_names_what_not_to_skip() {
     a += "10.0.2.9 10.0.9.21 6 41000 21 10.0.9.21 21 14 0 0 ftp\n";
     a += "10.0.2.9 10.0.9.80 6 41001 80 10.0.9.80 80 14 5 0 -\n";
     std::fs::write(dumps.join(ino("a").to_string()), a).unwrap();
-    let mut b = String::new();
+    let mut b = String::from("source proc\n");
+    b += "10.0.3.1 10.0.8.21 6 41000 21 10.0.8.21 21 14 0 0 -\n";
     for i in 0..3 {
         b += &format!("10.0.3.1 10.0.1.200 6 4100{i} 11211 10.0.1.200 11211 14 0 0 -\n");
         b += &format!("10.0.3.1 10.0.1.201 17 4200{i} 11211 10.0.1.201 11211 8 0 0 -\n");
@@ -459,6 +462,8 @@ fn suggest_groups_by_destination_and_names_what_not_to_skip() {
     assert!(s.contains("# not suggested: ip udp daddr 10.96.0.0/24 dport 53 (6 entries in 1 netns, 6 of them): DNATed: a Service VIP, do not skip"), "{s}");
     assert!(s.contains("# not suggested: ip tcp daddr 10.0.9.0/24 dport 21 (1 entry in 1 netns, 1 of them): has the conntrack helper ftp"), "{s}");
     assert!(s.contains("# not suggested: ip udp daddr 10.0.1.0/24 dport 5353 (2 entries in 1 netns, 2 of them): the endpoint of DNATed traffic (10.96.0.10 port 53 -> 10.0.1.50 port 5353)"), "{s}");
+    assert!(s.contains("# not suggested: ip tcp daddr 10.0.8.0/24 dport 21 (1 entry in 1 netns, 1 of them): may have the conntrack helper ftp (its port; /proc/net/nf_conntrack does not show helpers)"), "{s}");
+    assert!(s.contains("# read with libnetfilter_conntrack: 1, from /proc/net/nf_conntrack: 1 (it shows no helpers"), "{s}");
     assert!(s.contains("# not suggested: ip tcp daddr 10.0.9.0/24 dport 80 (1 entry in 1 netns, 1 of them): carries a conntrack mark"), "{s}");
     // The output is valid input for check (and so load).
     let f = p.d.file("suggested", &s);
