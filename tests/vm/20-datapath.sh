@@ -46,7 +46,7 @@ check "client netns counted untracked output packets" test "$(ctstat "$A" untrac
 # 5354) match; B's replies (sport 5354) do not, so B's LOCAL_OUT and A's
 # PRE_ROUTING see unmatched reply packets: A tracks nothing for the request
 # direction it sent untracked... but the reply creates an entry there.
-echo "ip udp daddr 10.0.1.2 dport 5354 oneway" > $SYS/rules
+echo "ip udp daddr 10.0.1.2 dport 5354 oneway" > $SYS/rules || not_ok "setting up: the write to rules failed"
 ct_flush "$A"; ct_flush "$B"
 check "oneway flow answered" talk "$A" udp 10.0.1.2 5354 -n 1
 check_eq "oneway: B got the request untracked, but its reply is tracked" 1 "$(ct_count "$B" -p udp --sport 5354)"
@@ -55,7 +55,7 @@ check_eq "oneway: no entry for the request direction in B" 0 "$(ct_count "$B" -p
 check_eq "oneway: no entry for the request direction in A" 0 "$(ct_count "$A" -p udp --dport 5354)"
 
 # The same rule without oneway skips both directions.
-echo "ip udp daddr 10.0.1.2 dport 5354" > $SYS/rules
+echo "ip udp daddr 10.0.1.2 dport 5354" > $SYS/rules || not_ok "setting up: the write to rules failed"
 ct_flush "$A"; ct_flush "$B"
 check "two-way flow answered" talk "$A" udp 10.0.1.2 5354 -n 1
 check_eq "two-way: nothing tracked in A" 0 "$(ct_count "$A" -p udp)"

@@ -91,7 +91,7 @@ check_eq "hits: a removed and re-added rule starts at zero" "0 0" "$(hits "udp d
 # counted twice (A's LOCAL_OUT, B's PRE_ROUTING).
 pk() { hits "$1" | cut -d' ' -f1; }
 udp_to() { ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 "$1" -n $N; sleep 0.5; }
-printf 'udp dport 53\nudp\n' > $SYS/rules
+printf 'udp dport 53\nudp\n' > $SYS/rules || not_ok "setting up: the write to rules failed"
 check_eq "overlap: printf 'udp dport 53\\nudp\\n' > rules" "udp dport 53|udp" "$(cut -d' ' -f3- $SYS/hits | paste -sd'|')"
 udp_to 53
 check_eq "  UDP to 53: the first rule (udp dport 53) +2N" $((2 * N)) "$(pk "udp dport 53")"
@@ -99,14 +99,14 @@ check_eq "  UDP to 53: the later rule (udp) unchanged" 0 "$(pk udp)"
 udp_to 5556
 check_eq "  UDP to 5556: the later rule (udp) +2N" $((2 * N)) "$(pk udp)"
 check_eq "  UDP to 5556: the first rule unchanged" $((2 * N)) "$(pk "udp dport 53")"
-printf 'udp dport 6000-6010\nudp dport 6005-6020\n' > $SYS/rules
+printf 'udp dport 6000-6010\nudp dport 6005-6020\n' > $SYS/rules || not_ok "setting up: the write to rules failed"
 udp_to 6007
 check_eq "overlapping ranges: UDP to 6007 (in both): the first range +2N" $((2 * N)) "$(pk "udp dport 6000-6010")"
 check_eq "  the second range unchanged" 0 "$(pk "udp dport 6005-6020")"
 udp_to 6015
 check_eq "  UDP to 6015 (only in the second): the second range +2N" $((2 * N)) "$(pk "udp dport 6005-6020")"
 check_eq "  the first range unchanged" $((2 * N)) "$(pk "udp dport 6000-6010")"
-printf 'udp\nudp dport 53\n' > $SYS/rules
+printf 'udp\nudp dport 53\n' > $SYS/rules || not_ok "setting up: the write to rules failed"
 check_eq "the other order: printf 'udp\\nudp dport 53\\n' > rules" "udp|udp dport 53" "$(cut -d' ' -f3- $SYS/hits | paste -sd'|')"
 udp_to 53
 check_eq "  UDP to 53: the first rule (udp) +2N" $((2 * N)) "$(pk udp)"
@@ -115,7 +115,10 @@ check_eq "  the later rule (udp dport 53) unchanged" 0 "$(pk "udp dport 53")"
 # Conntrack's own figures, per netns: B tracks the unmatched flows sent
 # to it, C (no traffic) nothing. No rule matches UDP to 5556 here (the set
 # above held `udp`).
-printf 'udp dport 53\n' > $SYS/rules
+# (B's table is emptied first: an older entry expiring between the two
+# reads below would make them differ.)
+printf 'udp dport 53\n' > $SYS/rules || not_ok "setting up: the write to rules failed"
+ct_flush "$B"
 ip netns exec "$A" $TRAFFIC send udp 10.0.1.2 5556 -n 3 --sport 40556
 sleep 0.3
 cc=$(ip netns exec "$B" conntrack -C 2>&1)

@@ -181,7 +181,7 @@ check "ip6 tcp dport 7100 with extension headers: echoed" echoed "$A" talk tcp f
 check_eq "ip6 tcp dport 7100 with extension headers: no entry in A or B" "0 0" "$(ctp "$A" 6) $(ctp "$B" 6)"
 c1=$(($(hbh) - c0)) h1=$(hdelta "ip6 tcp dport 7100" "$h0")
 check_eq "ip6 tcp dport 7100: every A->B packet (with the headers) untracked in B; hits = A + B untracked" \
-	"$c1 $h1" "$(cdelta "$B" sb untracked_prerouting) $(($(cdelta "$A" sa untracked) + $(cdelta "$B" sb untracked)))"
+	"$c1 $h1" "$(cdelta "$B" sb untracked_prerouting) $(plus "$(cdelta "$A" sa untracked)" "$(cdelta "$B" sb untracked)")"
 check "  (and there were such packets: $c1)" test "$c1" -ge 4
 check "ip6 tcp dport 7100: dport 7101 with extension headers echoed" echoed "$A" talk tcp fd00:1::2 7101 1 exthdr
 check_eq "ip6 tcp dport 7100: dport 7101 tracked in A and B" "1 1" "$(ctp "$A" 6) $(ctp "$B" 6)"

@@ -30,7 +30,7 @@ alive() { [ -e "/proc/$1" ]; }
 
 cat "$BIG" > $SYS/stage
 t0=$(date +%s%N)
-echo 1 > $SYS/commit
+echo 1 > $SYS/commit || not_ok "setting up: the write to commit failed"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "# a 65,536-rule commit took $ms ms"
 check_eq "65,536 rules staged with cat and committed with echo" 65536 "$(wc -l < $SYS/rules)"

@@ -49,7 +49,7 @@ check_eq "  still 256 rules" 256 "$(wc -l < $SYS/rules)"
 # 1..128 with four address pairs, through stage and commit.
 awk 'BEGIN { for (i = 0; i < 4; i++) for (a = 1; a <= 128; a++) for (b = 1; b <= 128; b++)
 	printf "ip6 saddr %s:db8::/%d daddr %s:db9::/%d oneway\n", (i % 2 ? "a001" : "2001"), a, (i >= 2 ? "a001" : "2001"), b }' > $T/pairs6
-echo "udp dport 53" > $SYS/rules
+echo "udp dport 53" > $SYS/rules || not_ok "setting up: the write to rules failed"
 mark pairs6
 check_eq "65,536 IPv6 prefix-length pairs: stage OK, commit ENOSPC" "OK ENOSPC" "$(python3 "$UTESTS/errno.py" stagecommit $SYS/stage $SYS/commit < $T/pairs6)"
 check "  one log line: commit: ip6 ... lookup tables, at most 8 ... (ENOSPC)" test "$(kmsg_since pairs6 | grep -c 'ctskip: commit: ip6 (every protocol) packets would probe [0-9]* lookup tables, at most 8 .*(ENOSPC)$')" = 1

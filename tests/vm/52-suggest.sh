@@ -77,9 +77,9 @@ check "DNS through the VIP, memcached and the overlay answered" traffic
 # conntrack's own counts (the oracle): the underlay's entries to UDP 4789 in
 # A and B (each overlay flow's packets go out with a source port of their
 # own, in each direction), and the overlay's to 7000.
-vx=$(( $(ct_count "$A" -p udp --dport 4789) + $(ct_count "$B" -p udp --dport 4789) ))
-ov=$(( $(ct_count "$A" -p udp --dport 7000) + $(ct_count "$B" -p udp --dport 7000) ))
-check "  conntrack tracks the VXLAN underlay ($vx entries) and the overlay ($ov)" test "$vx" -ge 4 -a "$ov" -eq 8
+vx=$(plus "$(ct_count "$A" -p udp --dport 4789)" "$(ct_count "$B" -p udp --dport 4789)")
+ov=$(plus "$(ct_count "$A" -p udp --dport 7000)" "$(ct_count "$B" -p udp --dport 7000)")
+check "  conntrack tracks the VXLAN underlay ($vx entries) and the overlay ($ov)" test "$vx" -ge 4 -a "$ov" = 8
 "$CTL" suggest > $T/out 2> $T/err
 check_eq "suggest: status 0, nothing on stderr" "0 0" "$? $(wc -c < $T/err)"
 sed 's/^/# /' $T/out

@@ -44,7 +44,7 @@ records() {
 	grep -E " (untrack|skip): " $I/trace | sed 's/.* \(untrack\|skip\): /\1 /'
 }
 clear() { echo > $I/trace; }
-untracked_both() { echo $(( $(ctstat "$A" untracked) + $(ctstat "$B" untracked) )); }
+untracked_both() { plus "$(ctstat "$A" untracked)" "$(ctstat "$B" untracked)"; }
 
 # offstate: the events' enable files at the top level and in the instance
 # ("0 0" when off everywhere: insmod enables nothing by itself).
@@ -54,7 +54,7 @@ offstate() { echo "$(cat $TR/events/ctskip/enable) $(cat $I/events/ctskip/enable
 clear; u0=$(untracked_both)
 talk "$A" udp 10.0.1.2 7001 -n 5 --sport 40001 > /dev/null
 check_eq "disabled (top level, instance): 5 exchanges untracked 20 times (2 hooks each way), 0 records" "0 0 20 0" \
-	"$(offstate) $(( $(untracked_both) - u0 )) $(records | wc -l)"
+	"$(offstate) $(minus "$(untracked_both)" "$u0") $(records | wc -l)"
 
 # Enabled: one record per hook passed, with every field right.
 echo 1 > $I/events/ctskip/untrack/enable
@@ -63,7 +63,7 @@ talk "$A" udp 10.0.1.2 7001 -n 5 --sport 40001 > /dev/null
 records > $T/v4
 grep -m1 ' untrack: ' $I/trace | sed 's/^ */# a record: /'
 check_eq "enabled: 20 untrack records for 20 untracked packets" "20 20" \
-	"$(grep -c '^untrack ' $T/v4) $(( $(untracked_both) - u0 ))"
+	"$(grep -c '^untrack ' $T/v4) $(minus "$(untracked_both)" "$u0")"
 want() { # NETNS COOKIE HOOK FAMILY SRC DST ICMP RULE
 	echo "untrack netns=$1 netns_cookie=$2 hook=$3 family=$4 proto=17 src=$5 dst=$6 icmp_error=$7 rule=$8"
 }
@@ -108,7 +108,7 @@ clear; u0=$(untracked_both)
 talk "$A" udp 10.0.1.2 7500 -n 3 --sport 40004 > /dev/null
 records > $T/skip
 check_eq "skip: 3 unmatched exchanges, 12 nomatch records, 0 untrack, 0 untracked" \
-	"12 12 0 0" "$(grep -c '^skip .*family=ipv4 proto=17 ' $T/skip) $(grep -c 'family=ipv4 proto=17 .*reason=nomatch$' $T/skip) $(grep -c '^untrack ' $T/skip) $(( $(untracked_both) - u0 ))"
+	"12 12 0 0" "$(grep -c '^skip .*family=ipv4 proto=17 ' $T/skip) $(grep -c 'family=ipv4 proto=17 .*reason=nomatch$' $T/skip) $(grep -c '^untrack ' $T/skip) $(minus "$(untracked_both)" "$u0")"
 check_eq "  the request into B: netns, hook, addresses, ports" 3 \
 	"$(grep -cxF "skip netns=$IB netns_cookie=$CB hook=PRE_ROUTING family=ipv4 proto=17 src=10.0.1.1:40004 dst=10.0.1.2:7500 icmp_error=0 reason=nomatch" $T/skip)"
 clear
@@ -129,5 +129,5 @@ echo 0 > $I/events/ctskip/enable
 clear; u0=$(untracked_both)
 talk "$A" udp 10.0.1.2 7001 -n 5 --sport 40006 > /dev/null
 check_eq "disabled again (top level, instance): 20 untracked, 0 records" "0 0 20 0" \
-	"$(offstate) $(( $(untracked_both) - u0 )) $(records | wc -l)"
+	"$(offstate) $(minus "$(untracked_both)" "$u0") $(records | wc -l)"
 done_testing

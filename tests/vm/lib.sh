@@ -170,6 +170,13 @@ tracked_off() {
 # Both counts at least 1.
 both_tracked() { [[ $1 =~ ^[1-9][0-9]*\ [1-9][0-9]*$ ]]; }
 
+# plus X Y: their sum, or "X+Y" when either is not a number (a word a
+# failed read printed, or nothing): no arithmetic on words under set -u,
+# and no check passes on it.
+plus() { if [[ $1 =~ ^-?[0-9]+$ && $2 =~ ^-?[0-9]+$ ]]; then echo $(($1 + $2)); else echo "$1+$2"; fi; }
+# minus X Y: X - Y, the same way.
+minus() { if [[ $1 =~ ^-?[0-9]+$ && $2 =~ ^-?[0-9]+$ ]]; then echo $(($1 - $2)); else echo "$1-$2"; fi; }
+
 # ctstat NS NAME: a counter of /proc/net/ctskip in NS.
 ctstat() { ip netns exec "$1" awk -v n="$2" '$1 == n { print $2 }' /proc/net/ctskip; }
 

@@ -297,27 +297,39 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
                 Err(_) => continue,
             }
         } else if Some(ino) == own {
-            dump_text(o.source).map_err(|Fail(m)| Fail(format!("{name}: {m}")))?
+            match dump_text(o.source) {
+                Ok(t) => t,
+                Err(Fail(m)) => {
+                    errors.push(format!("{name}: {m}"));
+                    continue;
+                }
+            }
         } else {
             let mut c = Command::new("nsenter");
-            match (ns.pids.first(), ns.names.first()) {
-                (Some(pid), _) => c.args(["--target", &pid.to_string(), "--net"]),
-                (None, Some(n)) => c.arg(format!("--net={}/{n}", roots.run_netns)),
+            // The file that holds the namespace: still there afterwards
+            // (the same inode), a failure is an error, not a netns gone.
+            let holder = match (ns.pids.first(), ns.names.first()) {
+                (Some(pid), _) => {
+                    c.args(["--target", &pid.to_string(), "--net"]);
+                    format!("{}/{pid}/ns/net", roots.proc)
+                }
+                (None, Some(n)) => {
+                    let path = format!("{}/{n}", roots.run_netns);
+                    c.arg(format!("--net={path}"));
+                    path
+                }
                 (None, None) => continue,
             };
             let out = c
                 .arg(&exe)
                 .args(["suggest", "--dump", "--source", o.source.name()])
+                .env("LC_ALL", "C")
                 .output()
                 .map_err(|e| Fail(format!("nsenter: {e}")))?;
             if !out.status.success() {
-                // A namespace that went meanwhile is no error.
                 let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                // (nsenter's own message, not ctskipctl's: a source that
-                // is missing in there is an error.)
-                if !(err.starts_with("nsenter:")
-                    && (err.contains("No such file") || err.contains("No such process")))
-                {
+                let gone = std::fs::metadata(&holder).map_or(true, |m| m.ino() != ino);
+                if !gone {
                     errors.push(format!("{name}: {err}"));
                 }
                 continue;
@@ -381,7 +393,7 @@ pub(crate) fn cmd_suggest(args: &[String]) -> Res {
         "# read with libnetfilter_conntrack: {}, from /proc/net/nf_conntrack: {from_proc}{}",
         read - from_proc,
         if from_proc > 0 {
-            " (it shows no helpers: traffic to a helper's port is not suggested)"
+            " (it shows no helpers: traffic to a helper's standard port is not suggested, and a helper a rule sets on another port cannot be seen)"
         } else {
             ""
         }
