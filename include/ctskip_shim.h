@@ -138,10 +138,10 @@ u64 __percpu *ctskip_pcpu_alloc(unsigned int n);
 void ctskip_pcpu_free(u64 __percpu *p);
 /*
  * Hot-path counting, safe in any context, no lock or shared atomic:
- * this_cpu_inc(p[i]) for every bit i of @inc, then this_cpu_add(p[@idx], @v)
- * when @idx < 64.
+ * this_cpu_add(p[@i], @a) (on x86_64 the Rust side issues the same
+ * instruction inline).
  */
-void ctskip_pcpu_count(u64 __percpu *p, u64 inc, unsigned int idx, u64 v);
+void ctskip_pcpu_add(u64 __percpu *p, unsigned int i, u64 a);
 /* Sum of p[idx] over all possible CPUs. */
 u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx);
 

@@ -8,25 +8,28 @@
 //! before conntrack. It never drops: every packet is accepted. A matching
 //! packet gets what the NOTRACK target gives it, so conntrack skips it.
 
-use crate::counters::{Stat, NO_ADD};
+use crate::counters::{Slot, SLOTS};
 use crate::kapi::module;
-use crate::kapi::netfilter::{Family, Hook, HookPoint, HookState, SkBuff};
+use crate::kapi::netfilter::{Family, Headers, Hook, HookPoint, HookState, NoConntrack, SkBuff};
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
 use crate::kapi::trace::{self, SkipReason};
-use crate::packet::{dev_name, icmp_error_key, read_key};
-use crate::rules::key::IfName;
+use crate::packet::{dev_name, icmp_error_key, read_key, Parsed};
 use crate::rules::rule::proto_has_ports;
+use crate::rules::PacketKey;
 use crate::ruleset::{self, RuleSet};
+
+/// A netns's counters (`counters.rs`).
+pub(crate) type Stats = PerCpu<SLOTS>;
 
 /// The hook of every registration, over its netns's counters.
 pub(crate) struct Untrack;
 
 impl Hook for Untrack {
-    type Data = PerCpu;
+    type Data = Stats;
 
     #[inline]
-    fn hook(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
+    fn hook(stats: &Stats, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
         if module::enabled() {
             examine(stats, skb, state, rcu);
         }
@@ -44,70 +47,78 @@ macro_rules! bisect_stop {
 }
 
 #[inline]
-fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
+fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
     bisect_stop!("entry");
-    if skb.has_conntrack() {
-        stats.count(Stat::Seen.bit() | Stat::AlreadyTracked.bit(), NO_ADD, 0);
+    let Some(bare) = skb.without_conntrack() else {
+        stats.add(Slot::AlreadyTracked as usize, 1);
         return;
-    }
+    };
     let Some(set) = ruleset::active(rcu) else {
-        stats.count(Stat::Seen.bit(), NO_ADD, 0);
+        stats.add(Slot::Other as usize, 1);
         return;
     };
     if set.classifier.is_empty() {
-        stats.count(Stat::Seen.bit(), NO_ADD, 0);
+        stats.add(Slot::Other as usize, 1);
         return;
     }
     let v6 = state.family() == Family::Ipv6;
     let prerouting = state.hook() == HookPoint::PreRouting;
-    let parsed = match read_key(skb, v6) {
-        Ok(p) => p,
-        Err(_) => {
-            stats.count(Stat::Seen.bit() | Stat::Unparsed.bit(), NO_ADD, 0);
-            return;
+    let headers = skb.headers();
+    // The key is built in place, the device a packet came in by
+    // (PRE_ROUTING) or leaves by (LOCAL_OUT) first, when some rule names one.
+    let mut key = PacketKey {
+        v6,
+        ..PacketKey::default()
+    };
+    if set.uses_ifnames {
+        if prerouting {
+            key.iif = dev_name(state.in_dev());
+        } else {
+            key.oif = dev_name(state.out_dev());
         }
+    }
+    let Ok(parsed) = read_key(&headers, &mut key) else {
+        stats.add2(Slot::Other as usize, 1, Slot::Unparsed as usize, 1);
+        return;
     };
-    let mut key = parsed.key;
     bisect_stop!("key");
-    // The device a packet came in by (PRE_ROUTING) or leaves by
-    // (LOCAL_OUT), when some rule names one.
-    let (iif, oif) = if !set.uses_ifnames {
-        (IfName::default(), IfName::default())
-    } else if prerouting {
-        (dev_name(state.in_dev()), IfName::default())
-    } else {
-        (IfName::default(), dev_name(state.out_dev()))
-    };
-    key.iif = iif;
-    key.oif = oif;
     let found = set.classifier.lookup(&key);
     bisect_stop!("lookup");
     if let Some(rule) = found {
-        untracked(stats, skb, set, rule, v6, prerouting, 0);
+        untracked(stats, bare, set, rule, v6, prerouting, false);
         if trace::untrack_enabled() {
             trace::untrack(state, &key, false, rule.saturating_add(1));
         }
         return;
     }
+    unmatched(stats, bare, state, set, &headers, parsed, &key);
+}
+
+/// A packet the rules do not match: an ICMP error may still be untracked
+/// for the packet it carries; otherwise it is counted and traced as skipped.
+#[inline]
+fn unmatched(
+    stats: &Stats,
+    bare: NoConntrack<'_>,
+    state: &HookState,
+    set: &RuleSet,
+    headers: &Headers<'_>,
+    parsed: Parsed,
+    key: &PacketKey,
+) {
+    let v6 = key.v6;
+    let prerouting = state.hook() == HookPoint::PreRouting;
     // An ICMP error about a packet the rules match: untracked like that
     // packet, so a firewall's `ct state invalid drop` does not eat the
     // errors (port unreachable, fragmentation needed) of skipped flows.
-    if let Some(mut inner) = icmp_error_key(skb, &parsed) {
+    if let Some(mut inner) = icmp_error_key(headers, key, parsed) {
         // That packet went the other way through this host: it left by the
         // device an error arrives on, and came in by the one an error
         // leaves by.
-        inner.iif = oif;
-        inner.oif = iif;
+        inner.iif = key.oif;
+        inner.oif = key.iif;
         if let Some(rule) = set.classifier.lookup(&inner) {
-            untracked(
-                stats,
-                skb,
-                set,
-                rule,
-                v6,
-                prerouting,
-                Stat::UntrackedIcmpErrors.bit(),
-            );
+            untracked(stats, bare, set, rule, v6, prerouting, true);
             if trace::untrack_enabled() {
                 trace::untrack(state, &inner, true, rule.saturating_add(1));
             }
@@ -117,48 +128,46 @@ fn examine(stats: &PerCpu, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) 
     // Ports a rule needed could not be read (a later fragment or a
     // truncated transport header).
     let unparsed = !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
-    let bits = if unparsed { Stat::Unparsed.bit() } else { 0 };
-    stats.count(Stat::Seen.bit() | bits, NO_ADD, 0);
+    if unparsed {
+        stats.add2(Slot::Other as usize, 1, Slot::Unparsed as usize, 1);
+    } else {
+        stats.add(Slot::Other as usize, 1);
+    }
     if trace::skip_enabled() {
         let why = if unparsed {
             SkipReason::NoPorts
         } else {
             SkipReason::NoMatch
         };
-        trace::skip(state, &key, why);
+        trace::skip(state, key, why);
     }
 }
 
-/// Marks a matched packet untracked and counts it (`extra`: more counters).
+/// Marks a matched packet untracked and counts it (`icmp_error`: an ICMP
+/// error untracked for the packet it carries).
 #[inline]
 fn untracked(
-    stats: &PerCpu,
-    skb: &SkBuff,
+    stats: &Stats,
+    bare: NoConntrack<'_>,
     set: &RuleSet,
     rule: u32,
     v6: bool,
     prerouting: bool,
-    extra: u64,
+    icmp_error: bool,
 ) {
-    // The skb carries no conntrack state (checked by the caller): this is
-    // what the NOTRACK target does.
-    skb.untrack();
+    // What the NOTRACK target does; `bare` says no conntrack state was
+    // attached.
+    let len = u64::from(bare.len());
+    bare.untrack();
     bisect_stop!("untrack");
-    let len = u64::from(skb.len());
-    let family = if v6 {
-        Stat::UntrackedIpv6
-    } else {
-        Stat::UntrackedIpv4
-    };
-    let place = if prerouting {
-        Stat::UntrackedPrerouting
-    } else {
-        Stat::UntrackedOutput
-    };
-    stats.count(
-        Stat::Seen.bit() | Stat::Untracked.bit() | family.bit() | place.bit() | extra,
-        Stat::UntrackedBytes as u32,
+    stats.add2(
+        Slot::untracked(v6, prerouting) as usize,
+        1,
+        Slot::UntrackedBytes as usize,
         len,
     );
+    if icmp_error {
+        stats.add(Slot::UntrackedIcmpErrors as usize, 1);
+    }
     set.hit(rule, len);
 }

@@ -2,9 +2,9 @@
 
 //! Reading a packet's key from an skb: the IPv4/IPv6 header, the IPv6
 //! extension header chain and the transport ports. Every read goes through
-//! [`SkBuff::header`], so non-linear and truncated skbs are safe.
+//! [`Headers::read`], so non-linear and truncated skbs are safe.
 
-use crate::kapi::netfilter::{NetDevice, SkBuff};
+use crate::kapi::netfilter::{Headers, NetDevice};
 use crate::rules::key::IfName;
 use crate::rules::rule::{proto_has_ports, PROTO_ICMP, PROTO_ICMPV6};
 use crate::rules::PacketKey;
@@ -27,46 +27,52 @@ pub(crate) fn dev_name(dev: Option<&NetDevice>) -> IfName {
     IfName(v)
 }
 
-/// A packet's key, and where its transport header starts.
+/// Where a packet's transport header starts (its key is written in place).
+#[derive(Clone, Copy)]
 pub(crate) struct Parsed {
-    pub(crate) key: PacketKey,
     /// The transport header's offset from the network header.
     thoff: usize,
     /// Whether this is an unfragmented packet or a first fragment.
     first_fragment: bool,
 }
 
-/// Reads the packet key of an IPv4 (`v6` false) or IPv6 packet.
+/// Reads into `k` the key of an IPv4 (`k.v6` false) or IPv6 packet: its
+/// addresses, protocol and ports (`k` comes zeroed but for `v6` and the
+/// devices, which are left alone).
 #[inline]
-pub(crate) fn read_key(skb: &SkBuff, v6: bool) -> Result<Parsed, Unparsed> {
-    let mut k = PacketKey {
-        v6,
-        ..PacketKey::default()
-    };
+pub(crate) fn read_key(skb: &Headers<'_>, k: &mut PacketKey) -> Result<Parsed, Unparsed> {
+    let v6 = k.v6;
     let thoff;
     let first_fragment;
     if !v6 {
-        let h: [u8; 20] = skb.header(0).ok_or(Unparsed)?;
-        let ihl = usize::from(h[0] & 0xf) * 4;
-        if h[0] >> 4 != 4 || ihl < 20 {
+        // The IPv4 header as three big-endian words, read in place: version
+        // and IHL in the top byte of the first, the fragment field in its
+        // low 16 bits; the protocol and the source address in the second;
+        // the destination address.
+        let w0 = u64::from_be_bytes(skb.read::<8>(0).ok_or(Unparsed)?);
+        let w1 = u64::from_be_bytes(skb.read::<8>(8).ok_or(Unparsed)?);
+        let w2 = u32::from_be_bytes(skb.read::<4>(16).ok_or(Unparsed)?);
+        let b0 = (w0 >> 56) as u8;
+        let ihl = usize::from(b0 & 0xf) * 4;
+        if b0 >> 4 != 4 || ihl < 20 {
             return Err(Unparsed);
         }
-        k.proto = h[9];
-        k.saddr = u128::from(u32::from_be_bytes([h[12], h[13], h[14], h[15]]));
-        k.daddr = u128::from(u32::from_be_bytes([h[16], h[17], h[18], h[19]]));
-        first_fragment = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
+        k.proto = (w1 >> 48) as u8;
+        k.saddr = u128::from(w1 as u32);
+        k.daddr = u128::from(w2);
+        first_fragment = w0 as u16 & 0x1fff == 0;
         thoff = ihl;
     } else {
-        let h: [u8; 40] = skb.header(0).ok_or(Unparsed)?;
-        if h[0] >> 4 != 6 {
+        // Version in the top bits of the first word, the next header in
+        // byte 6; then the two addresses.
+        let w0 = u64::from_be_bytes(skb.read::<8>(0).ok_or(Unparsed)?);
+        if w0 >> 60 != 6 {
             return Err(Unparsed);
         }
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&h[8..24]);
-        k.saddr = u128::from_be_bytes(a);
-        a.copy_from_slice(&h[24..40]);
-        k.daddr = u128::from_be_bytes(a);
-        let (off, nexthdr, frag_off) = skb.ipv6_skip_exthdr(40, h[6]).ok_or(Unparsed)?;
+        k.saddr = u128::from_be_bytes(skb.read::<16>(8).ok_or(Unparsed)?);
+        k.daddr = u128::from_be_bytes(skb.read::<16>(24).ok_or(Unparsed)?);
+        let nexthdr = (w0 >> 8) as u8;
+        let (off, nexthdr, frag_off) = skb.ipv6_skip_exthdr(40, nexthdr).ok_or(Unparsed)?;
         first_fragment = frag_off & !7 == 0;
         thoff = off;
         k.proto = if first_fragment {
@@ -74,18 +80,17 @@ pub(crate) fn read_key(skb: &SkBuff, v6: bool) -> Result<Parsed, Unparsed> {
         } else {
             // A later fragment: the walk stops at the fragment header, whose
             // first byte names the transport protocol.
-            skb.header::<1>(thoff).ok_or(Unparsed)?[0]
+            skb.read::<1>(thoff).ok_or(Unparsed)?[0]
         };
     }
     if first_fragment && proto_has_ports(k.proto) {
-        if let Some(p) = skb.header::<4>(thoff) {
+        if let Some(p) = skb.read::<4>(thoff) {
             k.sport = u16::from_be_bytes([p[0], p[1]]);
             k.dport = u16::from_be_bytes([p[2], p[3]]);
             k.has_ports = true;
         }
     }
     Ok(Parsed {
-        key: k,
         thoff,
         first_fragment,
     })
@@ -110,13 +115,23 @@ fn icmpv6_is_error(t: u8) -> bool {
 /// embedded packet is truncated before its ports, is a fragment, or is
 /// itself an ICMP error.
 #[inline]
-pub(crate) fn icmp_error_key(skb: &SkBuff, outer: &Parsed) -> Option<PacketKey> {
-    let v6 = outer.key.v6;
-    let icmp_proto = if v6 { PROTO_ICMPV6 } else { PROTO_ICMP };
-    if outer.key.proto != icmp_proto || !outer.first_fragment {
+pub(crate) fn icmp_error_key(
+    skb: &Headers<'_>,
+    key: &PacketKey,
+    outer: Parsed,
+) -> Option<PacketKey> {
+    let icmp_proto = if key.v6 { PROTO_ICMPV6 } else { PROTO_ICMP };
+    if key.proto != icmp_proto || !outer.first_fragment {
         return None;
     }
-    let t = skb.header::<1>(outer.thoff)?[0];
+    inner_key(skb, key.v6, outer, icmp_proto)
+}
+
+/// [`icmp_error_key`] of an ICMP packet (out of line: the packets the rules
+/// miss are seldom ICMP).
+#[inline]
+fn inner_key(skb: &Headers<'_>, v6: bool, outer: Parsed, icmp_proto: u8) -> Option<PacketKey> {
+    let t = skb.read::<1>(outer.thoff)?[0];
     let is_error = if v6 {
         matches!(t, 1..=4)
     } else {
@@ -133,7 +148,7 @@ pub(crate) fn icmp_error_key(skb: &SkBuff, outer: &Parsed) -> Option<PacketKey> 
     };
     let thoff;
     if !v6 {
-        let h: [u8; 20] = skb.header(inner)?;
+        let h: [u8; 20] = skb.read(inner)?;
         let ihl = usize::from(h[0] & 0xf) * 4;
         // A fragment (more fragments, or an offset) is not matched.
         if h[0] >> 4 != 4 || ihl < 20 || u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0 {
@@ -144,7 +159,7 @@ pub(crate) fn icmp_error_key(skb: &SkBuff, outer: &Parsed) -> Option<PacketKey> 
         k.daddr = u128::from(u32::from_be_bytes([h[16], h[17], h[18], h[19]]));
         thoff = inner + ihl;
     } else {
-        let h: [u8; 40] = skb.header(inner)?;
+        let h: [u8; 40] = skb.read(inner)?;
         if h[0] >> 4 != 6 {
             return None;
         }
@@ -161,12 +176,12 @@ pub(crate) fn icmp_error_key(skb: &SkBuff, outer: &Parsed) -> Option<PacketKey> 
         thoff = off;
     }
     if proto_has_ports(k.proto) {
-        let p = skb.header::<4>(thoff)?;
+        let p = skb.read::<4>(thoff)?;
         k.sport = u16::from_be_bytes([p[0], p[1]]);
         k.dport = u16::from_be_bytes([p[2], p[3]]);
         k.has_ports = true;
     } else if k.proto == icmp_proto {
-        let t = skb.header::<1>(thoff)?[0];
+        let t = skb.read::<1>(thoff)?[0];
         let error = if v6 {
             icmpv6_is_error(t)
         } else {

@@ -11,11 +11,9 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use crate::counters::STAT_NAMES;
-use crate::hook::Untrack;
+use crate::hook::{Stats, Untrack};
 use crate::kapi::log::warn_anyone;
 use crate::kapi::netfilter::{Family, HookPoint, NetHooks};
-use crate::kapi::percpu::PerCpu;
 use crate::kapi::pernet::{Grace, Net, Pernet, PernetOps, PernetSlot, PreExit};
 use crate::kapi::proc::ProcFile;
 use crate::procfs::Figures;
@@ -69,7 +67,7 @@ impl PernetOps for NetState {
 /// Counters, proc file, then the hooks (once they are registered nothing
 /// fails); on error what was made is undone by its `Drop`.
 fn setup(net: &Net) -> Result<NetState> {
-    let stats = Arc::new(PerCpu::new(STAT_NAMES.len() as u32)?, GFP_KERNEL)?;
+    let stats = Arc::new(Stats::new()?, GFP_KERNEL)?;
     let proc = ProcFile::create(net, c"ctskip", 0o444, stats.clone())?;
     let hooks = NetHooks::register(net, HOOKS, PRIORITY.load(Ordering::Relaxed), stats)?;
     Ok(NetState { hooks, _proc: proc })

@@ -8,8 +8,8 @@ use core::fmt::Write;
 
 use kernel::prelude::*;
 
-use crate::counters::STAT_NAMES;
-use crate::kapi::percpu::PerCpu;
+use crate::counters::{figures, STAT_NAMES};
+use crate::hook::Stats;
 use crate::kapi::pernet::{conntrack_max, Net};
 use crate::kapi::proc::{SeqFile, Show};
 use crate::rules::print::SliceWriter;
@@ -18,13 +18,13 @@ use crate::rules::print::SliceWriter;
 pub(crate) struct Figures;
 
 impl Show for Figures {
-    type Data = PerCpu;
+    type Data = Stats;
 
-    fn show(stats: &PerCpu, net: &Net, out: &mut SeqFile) -> Result {
+    fn show(stats: &Stats, net: &Net, out: &mut SeqFile) -> Result {
         let mut buf = [0u8; 640];
         let mut w = SliceWriter::new(&mut buf);
-        for (i, name) in STAT_NAMES.iter().enumerate() {
-            writeln!(w, "{} {}", name, stats.sum(i as u32)).map_err(|_| ENOMEM)?;
+        for (name, v) in STAT_NAMES.iter().zip(figures(&stats.sums())) {
+            writeln!(w, "{} {}", name, v).map_err(|_| ENOMEM)?;
         }
         // How close this netns is to `table full`: its conntrack entries,
         // and the limit they are checked against.

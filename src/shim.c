@@ -426,14 +426,9 @@ void ctskip_pcpu_free(u64 __percpu *p)
 	free_percpu(p);
 }
 
-void ctskip_pcpu_count(u64 __percpu *p, u64 inc, unsigned int idx, u64 v)
+void ctskip_pcpu_add(u64 __percpu *p, unsigned int i, u64 a)
 {
-	while (inc) {
-		this_cpu_inc(p[__ffs64(inc)]);
-		inc &= inc - 1;
-	}
-	if (idx < 64)
-		this_cpu_add(p[idx], v);
+	this_cpu_add(p[i], a);
 }
 
 u64 ctskip_pcpu_sum(u64 __percpu *p, unsigned int idx)

@@ -16,7 +16,7 @@ use kernel::sync::Arc;
 use super::bindings;
 use super::pernet::{Grace, Net, PreExit};
 use super::rcu::{synchronize, ReadSide};
-use super::window::Linear;
+use super::window::{Linear, Window};
 
 /// The state bits of `skb->_nfct` (`NFCT_INFOMASK`); the rest is the entry.
 const NFCT_INFOMASK: usize = 7;
@@ -67,52 +67,39 @@ impl SkBuff {
         unsafe { field::<u32>(self, Self::layout().len) }
     }
 
-    /// Whether conntrack state is attached that ctskip leaves alone
-    /// (`skb->_nfct`: an entry, a template, or the untracked mark).
+    /// The packet, if no conntrack state is attached that ctskip leaves
+    /// alone (`skb->_nfct`: an entry, a template, or the untracked mark);
+    /// `None` otherwise.
     ///
     /// A bare state with no entry is not counted: `nf_ct_attach()` gives the
     /// ICMP error (or the reset of a REJECT rule) about an *untracked* packet
     /// `related` with no entry, which conntrack then calls invalid. ctskip
     /// may mark such a packet untracked instead.
     #[inline]
-    pub(crate) fn has_conntrack(&self) -> bool {
+    pub(crate) fn without_conntrack(&self) -> Option<NoConntrack<'_>> {
         let l = Self::layout();
         if l.nfct < 0 {
-            return false;
+            // INVARIANT: no `_nfct` field in this kernel.
+            return Some(NoConntrack {
+                skb: self,
+                nfct: None,
+            });
         }
         // SAFETY: `_nfct` is an `unsigned long` at that offset.
         let v = unsafe { field::<usize>(self, l.nfct) };
-        v != 0 && (v & !NFCT_INFOMASK != 0 || v == l.ct_untracked)
+        let attached = v != 0 && (v & !NFCT_INFOMASK != 0 || v == l.ct_untracked);
+        // INVARIANT: no entry or template attached: `v` is 0 or a state
+        // alone.
+        (!attached).then_some(NoConntrack {
+            skb: self,
+            nfct: Some(l.nfct),
+        })
     }
 
-    /// Marks the packet untracked, as the NOTRACK target does
-    /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`), unless conntrack state is
-    /// attached already (see [`SkBuff::has_conntrack`]; an entry or a
-    /// template is left alone, never leaked).
+    /// The packet's headers from the network header on, for reads at
+    /// offsets from it: where the linear data lies is worked out once.
     #[inline]
-    pub(crate) fn untrack(&self) {
-        let l = Self::layout();
-        if l.nfct >= 0 && !self.has_conntrack() {
-            // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
-            // owns the skb (invariant), and with no entry attached (no
-            // reference held, only a state in the low bits, if anything)
-            // nf_ct_set() writes nothing else.
-            unsafe {
-                self.0
-                    .get()
-                    .cast::<u8>()
-                    .offset(l.nfct)
-                    .cast::<usize>()
-                    .write(l.ct_untracked)
-            };
-        }
-    }
-
-    /// Copies `N` bytes at `off` from the network header, if the packet has
-    /// them: straight from the linear data when they are there, else through
-    /// `skb_header_pointer()`.
-    #[inline]
-    pub(crate) fn header<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+    pub(crate) fn headers(&self) -> Headers<'_> {
         let l = Self::layout();
         // SAFETY: the fields are read at their offsets, with their C types.
         let w = unsafe {
@@ -124,20 +111,19 @@ impl SkBuff {
                 network_header: field::<u16>(self, l.network_header),
             }
         };
-        if let Some(at) = w.find(off, N) {
-            // SAFETY: `find` placed the `N` bytes within the linear data of
-            // the live skb, `data[at..at + N]`.
-            return Some(unsafe {
-                (w.data as *const u8)
-                    .offset(at)
-                    .cast::<[u8; N]>()
-                    .read_unaligned()
-            });
+        // SAFETY: `data` is a `unsigned char *` at that offset.
+        let data = unsafe { field::<*const u8>(self, l.data) };
+        // INVARIANT: `window` places its bytes within `data[..len -
+        // data_len]`, the skb's linear data.
+        Headers {
+            skb: self,
+            data,
+            window: w.window(),
         }
-        self.header_slow(off)
     }
 
     #[cold]
+    #[inline(never)]
     fn header_slow<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
         let mut buf = [0u8; N];
         // SAFETY: the skb is live (invariant); `buf` has room for the `N`
@@ -164,7 +150,7 @@ impl SkBuff {
     /// Walks the IPv6 extension headers from `start` (relative to the
     /// network header, `ipv6_skip_exthdr()`): the transport header's offset,
     /// the transport protocol and the fragment offset field.
-    pub(crate) fn ipv6_skip_exthdr(&self, start: usize, nexthdr: u8) -> Option<(usize, u8, u16)> {
+    fn ipv6_skip_exthdr(&self, start: usize, nexthdr: u8) -> Option<(usize, u8, u16)> {
         let mut nh = nexthdr;
         let mut frag: u16 = 0;
         // SAFETY: the skb is live (invariant); the out-pointers are locals.
@@ -177,6 +163,83 @@ impl SkBuff {
             )
         };
         (off >= 0).then(|| (off as usize, nh, u16::from_be(frag)))
+    }
+}
+
+/// A packet with no conntrack entry or template attached, as
+/// [`SkBuff::without_conntrack`] found it; the hook owns it until it returns,
+/// so nothing attaches one meanwhile.
+///
+/// # Invariants
+///
+/// `skb->_nfct` (at offset `nfct`, when the kernel has the field) holds no
+/// entry or template, only a state in its low bits or nothing.
+pub(crate) struct NoConntrack<'a> {
+    skb: &'a SkBuff,
+    nfct: Option<isize>,
+}
+
+impl NoConntrack<'_> {
+    /// The packet's length (`skb->len`).
+    #[inline]
+    pub(crate) fn len(&self) -> u32 {
+        self.skb.len()
+    }
+
+    /// Marks the packet untracked, as the NOTRACK target does
+    /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`).
+    #[inline]
+    pub(crate) fn untrack(self) {
+        if let Some(off) = self.nfct {
+            // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
+            // owns the skb, and with no entry attached (invariant: no
+            // reference held, only a state in the low bits, if anything)
+            // nf_ct_set() writes nothing else.
+            unsafe {
+                self.skb
+                    .0
+                    .get()
+                    .cast::<u8>()
+                    .offset(off)
+                    .cast::<usize>()
+                    .write(SkBuff::layout().ct_untracked)
+            };
+        }
+    }
+}
+
+/// Reads of a packet's headers at offsets from its network header: straight
+/// from the linear data when the bytes are there, else through
+/// `skb_header_pointer()`. Non-linear and truncated skbs are safe.
+///
+/// # Invariants
+///
+/// `data[window.start..window.start + window.avail]` lies within the linear
+/// data of `skb`, which does not change while `skb` is borrowed.
+pub(crate) struct Headers<'a> {
+    skb: &'a SkBuff,
+    data: *const u8,
+    window: Window,
+}
+
+impl Headers<'_> {
+    /// Copies `N` bytes at `off` from the network header, if the packet has
+    /// them.
+    #[inline(always)]
+    pub(crate) fn read<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        if let Some(at) = self.window.find(off, N) {
+            // SAFETY: `find` placed the `N` bytes within the window, which
+            // lies within the skb's linear data (invariant).
+            return Some(unsafe { self.data.add(at).cast::<[u8; N]>().read_unaligned() });
+        }
+        self.skb.header_slow(off)
+    }
+
+    /// Walks the IPv6 extension headers from `start` (relative to the
+    /// network header, `ipv6_skip_exthdr()`): the transport header's offset,
+    /// the transport protocol and the fragment offset field.
+    pub(crate) fn ipv6_skip_exthdr(&self, start: usize, nexthdr: u8) -> Option<(usize, u8, u16)> {
+        self.skb.ipv6_skip_exthdr(start, nexthdr)
     }
 }
 

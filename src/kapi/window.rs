@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Where header bytes lie in an skb's linear data: the arithmetic behind
-//! `SkBuff::header`'s fast path, as `skb_header_pointer()` does it.
+//! `SkBuff::headers`' fast path, as `skb_header_pointer()` does it, worked
+//! out once per packet.
 //!
 //! Pure logic (no kernel calls), compiled by `tests/host` too.
 
@@ -21,21 +22,56 @@ pub(crate) struct Linear {
     pub(crate) data_len: u32,
 }
 
-impl Linear {
+/// The linear bytes from the network header on: `data[start..start +
+/// avail]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// The network header's offset from `data`.
+    pub(crate) start: usize,
+    /// Linear bytes from the network header to the end of the linear data.
+    pub(crate) avail: usize,
+}
+
+impl Window {
+    /// No byte readable directly: every read takes the slow path.
+    pub(crate) const NONE: Window = Window { start: 0, avail: 0 };
+
     /// The offset from `data` of the `n` bytes at `off` past the network
-    /// header, if all of them are in the linear data (`data[..len -
-    /// data_len]`); `None` sends the caller to `skb_header_pointer()`.
+    /// header, if all of them are in the window; `None` sends the caller to
+    /// `skb_header_pointer()`.
     #[inline]
-    pub(crate) fn find(&self, off: usize, n: usize) -> Option<isize> {
-        let headlen = isize::try_from(self.len.checked_sub(self.data_len)?).ok()?;
-        let nh = isize::try_from(self.head.checked_add(usize::from(self.network_header))?).ok()?;
-        let data = isize::try_from(self.data).ok()?;
-        let start = nh
-            .checked_sub(data)?
-            .checked_add(isize::try_from(off).ok()?)?;
-        let end = start.checked_add(isize::try_from(n).ok()?)?;
-        // Only bytes within `data[..headlen]` are read directly; anything
-        // else (headroom, paged data, past the end) takes the slow path.
-        (start >= 0 && end <= headlen).then_some(start)
+    pub(crate) fn find(&self, off: usize, n: usize) -> Option<usize> {
+        let end = off.checked_add(n)?;
+        // No overflow: `start + avail` is the linear length, a `u32`.
+        (end <= self.avail).then(|| self.start.wrapping_add(off))
+    }
+}
+
+impl Linear {
+    /// The window of linear bytes at the network header, or
+    /// [`Window::NONE`] if the network header is not in the linear data at
+    /// or after `data` (headroom, a broken skb).
+    ///
+    /// Addresses are only ever subtracted (`skb_network_offset()`): kernel
+    /// addresses have their top bit set, so they are never compared as
+    /// signed values or converted to them.
+    #[inline]
+    pub(crate) fn window(&self) -> Window {
+        let Some(headlen) = self.len.checked_sub(self.data_len) else {
+            return Window::NONE;
+        };
+        let headlen = headlen as usize;
+        let start = self
+            .head
+            .wrapping_add(usize::from(self.network_header))
+            .wrapping_sub(self.data);
+        // A network header before `data` wraps to a huge `start`.
+        if start > headlen {
+            return Window::NONE;
+        }
+        Window {
+            start,
+            avail: headlen - start,
+        }
     }
 }

@@ -57,7 +57,7 @@
 use core::mem::size_of;
 
 use super::buf::{filled, Alloc, Buf, NoMem};
-use super::flat::Flat;
+use super::flat::{head, Flat};
 use super::intervals::{self, Painter, Seg, Seg6, NONE};
 use super::key::PacketKey;
 pub use super::limit::{
@@ -1030,19 +1030,28 @@ impl<A: Alloc> Classifier<A> {
     #[inline(always)]
     fn find<C: Count>(&self, k: &PacketKey, c: &mut C) -> Option<u32> {
         if self.rules <= LINEAR_MAX {
+            let h = head(k);
             for f in self.flat.iter() {
                 c.flat();
-                if f.matches(k) {
+                if f.matches(h, k) {
                     return Some(f.rule);
                 }
             }
             return None;
         }
+        self.find_in_tables(k, c)
+    }
+
+    /// [`find`](Self::find) in a set larger than [`LINEAR_MAX`] (out of
+    /// line: the small sets' loop stays small where it is inlined).
+    #[inline(never)]
+    fn find_in_tables<C: Count>(&self, k: &PacketKey, c: &mut C) -> Option<u32> {
         let b = *self
             .bucket_of
             .get((usize::from(k.v6) << 8) | usize::from(k.proto))?;
         let list = self.order.get(self.buckets.get(usize::from(b))?.range())?;
-        let mut words = None;
+        let w = Words::of(k);
+        let mut h = None;
         let mut best = NONE;
         for &e in list {
             if e & FLAT != 0 {
@@ -1053,9 +1062,7 @@ impl<A: Alloc> Classifier<A> {
                     break;
                 }
                 c.flat();
-                // Its table is in this bucket: its family and protocol
-                // match.
-                if f.matches_in_bucket(k) {
+                if f.matches(*h.get_or_insert_with(|| head(k)), k) {
                     best = f.rule;
                 }
                 continue;
@@ -1069,13 +1076,12 @@ impl<A: Alloc> Classifier<A> {
             if t.needs_ports && !k.has_ports {
                 continue;
             }
-            let w = words.get_or_insert_with(|| Words::of(k));
-            if t.filter.kind != F_NONE && !self.passes(t, w) {
+            if t.filter.kind != F_NONE && !self.passes(t, &w) {
                 c.filtered();
                 continue;
             }
             c.table();
-            let p = self.probe(t, w, c);
+            let p = self.probe(t, &w, c);
             if p != EMPTY {
                 best = best.min(self.resolve(t, p, k, best, c));
             }
@@ -1120,10 +1126,25 @@ impl<A: Alloc> Classifier<A> {
     /// NONE; boxes are tried only while they could beat `best`.
     #[inline]
     fn resolve<C: Count>(&self, t: &Table, p: u32, k: &PacketKey, best: u32, c: &mut C) -> u32 {
-        let res = t.shape.res;
-        if res == RES_RULE {
+        if t.shape.res == RES_RULE {
             return p;
         }
+        self.resolve_in_payload(t, p, k, best, c)
+    }
+
+    /// [`resolve`](Self::resolve) of a payload naming more than a rule (out
+    /// of line: a lookup's loop then holds fewer of the structure's
+    /// buffers).
+    #[inline(never)]
+    fn resolve_in_payload<C: Count>(
+        &self,
+        t: &Table,
+        p: u32,
+        k: &PacketKey,
+        best: u32,
+        c: &mut C,
+    ) -> u32 {
+        let res = t.shape.res;
         let Some(span) = self.spans.get(p as usize) else {
             return NONE;
         };

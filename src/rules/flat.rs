@@ -1,30 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Small sets: each direction of each rule compiled to a flat test of only
-//! the fields it names (a mask and a value, a port interval, a name), tried in
-//! rule order. Cheaper than probing tables for a handful of rules, and the
-//! same answer: the earliest rule matching in either direction.
+//! the fields it names, tried in rule order. Cheaper than probing tables for
+//! a handful of rules, and the same answer: the earliest rule matching in
+//! either direction.
+//!
+//! The family, the protocol and exact ports are one masked compare of a
+//! packed word ([`head`]); port ranges, addresses and devices are tested
+//! after it, only by the directions that name them.
 
 use super::key::PacketKey;
 use super::rule::{prefix_mask, Family, PortRange, Rule};
 
-const PROTO: u8 = 1;
-const PORTS: u8 = 2;
+/// Bits of the packed word: the protocol, IPv6, ports read, the source and
+/// destination ports.
+const H_PROTO: u64 = 0xff;
+const H_V6: u64 = 1 << 8;
+const H_PORTS: u64 = 1 << 9;
+const H_SPORT: u32 = 16;
+const H_DPORT: u32 = 32;
+
+/// Which fields are tested after the packed word.
+const SRANGE: u8 = 1;
+const DRANGE: u8 = 2;
 const SADDR: u8 = 4;
 const DADDR: u8 = 8;
 const IIF: u8 = 16;
 const OIF: u8 = 32;
+
+/// The packed word of a key: what the masked compare of every flat test
+/// looks at.
+#[inline]
+pub(super) fn head(k: &PacketKey) -> u64 {
+    u64::from(k.proto)
+        | if k.v6 { H_V6 } else { 0 }
+        | if k.has_ports { H_PORTS } else { 0 }
+        | u64::from(k.sport) << H_SPORT
+        | u64::from(k.dport) << H_DPORT
+}
 
 /// One direction of one rule.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Flat {
     /// The rule's index.
     pub(super) rule: u32,
-    /// 0: both families, 1: IPv4, 2: IPv6.
-    fam: u8,
-    /// Which fields are tested.
-    named: u8,
-    proto: u8,
+    /// The packed word's bits this direction names, and their values.
+    mask: u64,
+    value: u64,
+    /// Which fields are tested after it.
+    rest: u8,
     sport: PortRange,
     dport: PortRange,
     smask: u128,
@@ -44,27 +68,49 @@ impl Flat {
             lo: 0,
             hi: u16::MAX,
         };
-        let mut named = 0;
+        let (mut mask, mut value) = (0u64, 0u64);
+        match d.family {
+            Family::Any => {}
+            Family::V4 => mask |= H_V6,
+            Family::V6 => {
+                mask |= H_V6;
+                value |= H_V6;
+            }
+        }
+        if let Some(p) = d.proto {
+            mask |= H_PROTO;
+            value |= u64::from(p);
+        }
+        if d.needs_ports() {
+            mask |= H_PORTS;
+            value |= H_PORTS;
+        }
+        let mut rest = 0;
+        // A port is exact in the packed word, a range tested after it.
+        let mut port = |r: Option<PortRange>, shift: u32, range: u8| match r {
+            Some(p) if p.lo == p.hi => {
+                mask |= 0xffff << shift;
+                value |= u64::from(p.lo) << shift;
+            }
+            Some(_) => rest |= range,
+            None => {}
+        };
+        port(d.sport, H_SPORT, SRANGE);
+        port(d.dport, H_DPORT, DRANGE);
         let mut flag = |set: bool, bit: u8| {
             if set {
-                named |= bit;
+                rest |= bit;
             }
         };
-        flag(d.proto.is_some(), PROTO);
-        flag(d.needs_ports(), PORTS);
         flag(d.saddr.is_some_and(|p| p.len > 0), SADDR);
         flag(d.daddr.is_some_and(|p| p.len > 0), DADDR);
         flag(d.iif.is_some(), IIF);
         flag(d.oif.is_some(), OIF);
         Flat {
             rule,
-            fam: match d.family {
-                Family::Any => 0,
-                Family::V4 => 1,
-                Family::V6 => 2,
-            },
-            named,
-            proto: d.proto.unwrap_or(0),
+            mask,
+            value,
+            rest,
             sport: d.sport.unwrap_or(any),
             dport: d.dport.unwrap_or(any),
             smask: d.saddr.map_or(0, |p| prefix_mask(v6, p.len)),
@@ -76,21 +122,19 @@ impl Flat {
         }
     }
 
-    /// Whether `k` matches this direction.
+    /// Whether `k`, whose packed word is `h` ([`head`]), matches this
+    /// direction.
     #[inline]
-    pub(super) fn matches(&self, k: &PacketKey) -> bool {
-        (self.fam == 0 || self.fam == 1 + u8::from(k.v6))
-            && (self.named & PROTO == 0 || self.proto == k.proto)
-            && self.matches_in_bucket(k)
+    pub(super) fn matches(&self, h: u64, k: &PacketKey) -> bool {
+        h & self.mask == self.value && (self.rest == 0 || self.matches_rest(k))
     }
 
-    /// Whether `k`, whose family and protocol this direction's are known
-    /// to match, matches it.
+    /// The fields tested after the packed word.
     #[inline]
-    pub(super) fn matches_in_bucket(&self, k: &PacketKey) -> bool {
-        let n = self.named;
-        (n & PORTS == 0
-            || (k.has_ports && self.sport.contains(k.sport) && self.dport.contains(k.dport)))
+    fn matches_rest(&self, k: &PacketKey) -> bool {
+        let n = self.rest;
+        (n & SRANGE == 0 || self.sport.contains(k.sport))
+            && (n & DRANGE == 0 || self.dport.contains(k.dport))
             && (n & SADDR == 0 || k.saddr & self.smask == self.saddr)
             && (n & DADDR == 0 || k.daddr & self.dmask == self.daddr)
             && (n & IIF == 0 || k.iif.0 == self.iif)

@@ -309,7 +309,7 @@ pub(super) fn fields_of(d: &Rule) -> PacketKey {
 
 /// A packet's fields as 64-bit words, read once per lookup; keys and
 /// prefilters pick and mask words of these.
-pub(super) struct Words(pub(super) [u64; 16]);
+pub(super) struct Words(pub(super) [u64; MAX_WORDS]);
 
 /// The words: both ports, then each address and interface in two halves
 /// (an IPv4 address in the low half).
@@ -322,23 +322,23 @@ const W_OIF: u8 = 7;
 impl Words {
     #[inline]
     pub(super) fn of(k: &PacketKey) -> Words {
-        let mut w = [0; 16];
-        w[0] = (u64::from(k.sport) << 16) | u64::from(k.dport);
-        w[1] = (k.saddr >> 64) as u64;
-        w[2] = k.saddr as u64;
-        w[3] = (k.daddr >> 64) as u64;
-        w[4] = k.daddr as u64;
-        w[5] = (k.iif.0 >> 64) as u64;
-        w[6] = k.iif.0 as u64;
-        w[7] = (k.oif.0 >> 64) as u64;
-        w[8] = k.oif.0 as u64;
-        Words(w)
+        Words([
+            (u64::from(k.sport) << 16) | u64::from(k.dport),
+            (k.saddr >> 64) as u64,
+            k.saddr as u64,
+            (k.daddr >> 64) as u64,
+            k.daddr as u64,
+            (k.iif.0 >> 64) as u64,
+            k.iif.0 as u64,
+            (k.oif.0 >> 64) as u64,
+            k.oif.0 as u64,
+        ])
     }
 
     /// Word `i`, masked.
     #[inline(always)]
     pub(super) fn get(&self, i: u8, mask: u64) -> u64 {
-        self.0[usize::from(i) & 15] & mask
+        self.0.get(usize::from(i)).map_or(0, |&w| w & mask)
     }
 }
 

@@ -25,6 +25,10 @@ mod kapi_args;
 #[path = "../../src/kapi/window.rs"]
 #[allow(dead_code)]
 mod kapi_window;
+// How /proc/net/ctskip's counters follow from the hook's per-CPU slots.
+#[path = "../../src/counters.rs"]
+#[allow(dead_code)]
+mod counters;
 
 use rules::{classify, Alloc, Buf, NoMem};
 
@@ -433,7 +437,7 @@ pub fn fuzz_check(data: &[u8]) {
 #[cfg(test)]
 mod kapi_pure {
     use crate::kapi_args::{split, split_rules};
-    use crate::kapi_window::Linear;
+    use crate::kapi_window::{Linear, Window};
     use alloc::string::{String, ToString};
     use alloc::vec::Vec;
 
@@ -507,30 +511,176 @@ mod kapi_pure {
         }
     }
 
+    /// What `Headers::read` does with a window: the offset from `data`
+    /// of `n` bytes at `off` past the network header, or `None` for the
+    /// slow path.
+    fn find(s: Linear, off: usize, n: usize) -> Option<usize> {
+        s.window().find(off, n)
+    }
+
+    /// Where a kernel heap address lies on x86_64 (the direct map): the
+    /// top bit set.
+    const KHEAD: usize = 0xffff_8880_0412_3000;
+
     #[test]
     fn linear_window_as_skb_header_pointer() {
-        // Network header at data (PRE_ROUTING): 40 linear bytes.
-        let s = skb(1000, 1064, 64, 100, 60);
-        assert_eq!(s.find(0, 20), Some(0));
-        assert_eq!(s.find(20, 20), Some(20));
-        assert_eq!(s.find(21, 20), None, "one byte past the linear data");
-        assert_eq!(s.find(40, 0), Some(40));
-        // Network header after data (a link header in front): offset moves.
-        let s = skb(1000, 1050, 64, 100, 0);
-        assert_eq!(s.find(0, 4), Some(14));
-        assert_eq!(s.find(82, 4), Some(96));
-        assert_eq!(s.find(83, 4), None);
-        // Network header before data (headroom): slow path.
-        let s = skb(1000, 1070, 64, 100, 0);
-        assert_eq!(s.find(0, 4), None);
-        assert_eq!(s.find(6, 4), Some(0));
-        // Broken or huge values never wrap.
+        for base in [1000, KHEAD, usize::MAX - 300] {
+            // Network header at data (PRE_ROUTING): 40 linear bytes.
+            let s = skb(base, base + 64, 64, 100, 60);
+            assert_eq!(find(s, 0, 20), Some(0), "{base:#x}");
+            assert_eq!(find(s, 20, 20), Some(20));
+            assert_eq!(find(s, 21, 20), None, "one byte past the linear data");
+            assert_eq!(find(s, 40, 0), Some(40));
+            // Network header after data (a link header in front): the
+            // offset moves.
+            let s = skb(base, base + 50, 64, 100, 0);
+            assert_eq!(find(s, 0, 4), Some(14));
+            assert_eq!(find(s, 82, 4), Some(96));
+            assert_eq!(find(s, 83, 4), None);
+            // Network header before data (headroom): slow path.
+            let s = skb(base, base + 70, 64, 100, 0);
+            assert_eq!(find(s, 0, 4), None);
+            assert_eq!(find(s, 6, 4), None);
+            // Broken or huge values never wrap into a direct read.
+            assert_eq!(
+                find(skb(base, base + 64, 64, 10, 20), 0, 1),
+                None,
+                "data_len > len"
+            );
+            assert_eq!(find(skb(base, base + 64, 64, 100, 0), usize::MAX, 4), None);
+            assert_eq!(find(skb(base, base + 64, 64, 100, 0), 4, usize::MAX), None);
+        }
+        // A packet as the kernel hands it to a hook: every header of a
+        // 64-byte UDP packet is read directly (the slow path is for
+        // non-linear skbs, not for kernel addresses).
+        let s = skb(KHEAD, KHEAD + 78, 78, 50, 0);
         assert_eq!(
-            skb(1000, 1064, 64, 10, 20).find(0, 1),
-            None,
-            "data_len > len"
+            s.window(),
+            Window {
+                start: 0,
+                avail: 50
+            }
         );
-        assert_eq!(skb(usize::MAX - 10, 0, 64, 100, 0).find(0, 1), None);
-        assert_eq!(skb(1000, 1064, 64, 100, 0).find(usize::MAX, 4), None);
+        assert_eq!(find(s, 20, 4), Some(20));
+    }
+}
+
+/// /proc/net/ctskip's counters from the hook's slots, against a model of
+/// the README's table (each counter's meaning, per packet).
+#[cfg(test)]
+mod proc_counters {
+    use crate::counters::{figures, Slot, SLOTS, STAT_NAMES};
+    use alloc::vec::Vec;
+
+    /// What happened to one packet at the hook.
+    #[derive(Clone, Copy)]
+    enum Outcome {
+        Untracked { bytes: u64, icmp_error: bool },
+        AlreadyTracked,
+        Skipped { unparsed: bool },
+    }
+
+    /// The README's counters, counted packet by packet.
+    fn model(events: &[(bool, bool, Outcome)]) -> [u64; 10] {
+        let mut c = [0u64; 10];
+        let name = |n: &str| STAT_NAMES.iter().position(|&x| x == n).unwrap();
+        for &(v6, pre, o) in events {
+            c[name("seen")] += 1;
+            match o {
+                Outcome::Untracked { bytes, icmp_error } => {
+                    c[name("untracked")] += 1;
+                    c[name("untracked_bytes")] += bytes;
+                    c[name(if v6 {
+                        "untracked_ipv6"
+                    } else {
+                        "untracked_ipv4"
+                    })] += 1;
+                    c[name(if pre {
+                        "untracked_prerouting"
+                    } else {
+                        "untracked_output"
+                    })] += 1;
+                    if icmp_error {
+                        c[name("untracked_icmp_errors")] += 1;
+                    }
+                }
+                Outcome::AlreadyTracked => c[name("already_tracked")] += 1,
+                Outcome::Skipped { unparsed } => {
+                    if unparsed {
+                        c[name("unparsed")] += 1;
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    /// What the hook adds to its slots for one packet (`hook.rs`).
+    fn count(s: &mut [u64; SLOTS], v6: bool, pre: bool, o: Outcome) {
+        match o {
+            Outcome::Untracked { bytes, icmp_error } => {
+                s[Slot::untracked(v6, pre) as usize] += 1;
+                s[Slot::UntrackedBytes as usize] += bytes;
+                if icmp_error {
+                    s[Slot::UntrackedIcmpErrors as usize] += 1;
+                }
+            }
+            Outcome::AlreadyTracked => s[Slot::AlreadyTracked as usize] += 1,
+            Outcome::Skipped { unparsed } => {
+                s[Slot::Other as usize] += 1;
+                if unparsed {
+                    s[Slot::Unparsed as usize] += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn figures_follow_the_readme() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut events = Vec::new();
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let o = match x % 5 {
+                0 | 1 => Outcome::Untracked {
+                    bytes: 40 + (x >> 8) % 1500,
+                    icmp_error: (x >> 20).is_multiple_of(7),
+                },
+                2 => Outcome::AlreadyTracked,
+                _ => Outcome::Skipped {
+                    unparsed: (x >> 24).is_multiple_of(3),
+                },
+            };
+            events.push(((x >> 30) & 1 == 1, (x >> 31) & 1 == 1, o));
+        }
+        let mut slots = [0u64; SLOTS];
+        for (i, &(v6, pre, o)) in events.iter().enumerate() {
+            count(&mut slots, v6, pre, o);
+            if i % 97 == 0 {
+                assert_eq!(
+                    figures(&slots),
+                    model(&events[..=i]),
+                    "after {} packets",
+                    i + 1
+                );
+            }
+        }
+        assert_eq!(figures(&slots), model(&events));
+        // Every family and hook pair lands in its own lines.
+        for (v6, pre) in [(false, false), (false, true), (true, false), (true, true)] {
+            let mut s = [0u64; SLOTS];
+            let o = Outcome::Untracked {
+                bytes: 100,
+                icmp_error: false,
+            };
+            count(&mut s, v6, pre, o);
+            assert_eq!(
+                figures(&s),
+                model(&[(v6, pre, o)]),
+                "v6 {v6} prerouting {pre}"
+            );
+        }
     }
 }
