@@ -10,7 +10,9 @@
 
 use crate::counters::{Slot, SLOTS};
 use crate::kapi::module;
-use crate::kapi::netfilter::{Family, Headers, Hook, HookPoint, HookState, NoConntrack, SkBuff};
+use crate::kapi::netfilter::{
+    Family, Headers, Hook, HookPoint, HookState, NoConntrack, Place, SkBuff,
+};
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
 use crate::kapi::trace::{self, SkipReason};
@@ -22,16 +24,24 @@ use crate::ruleset::{self, RuleSet};
 /// A netns's counters (`counters.rs`).
 pub(crate) type Stats = PerCpu<SLOTS>;
 
+/// Where a packet is counted: its netns's counters, and the slot of an
+/// untracked packet of its family and hook.
+#[derive(Clone, Copy)]
+struct Counting<'a> {
+    stats: &'a Stats,
+    untracked: Slot,
+}
+
 /// The hook of every registration, over its netns's counters.
 pub(crate) struct Untrack;
 
 impl Hook for Untrack {
     type Data = Stats;
 
-    #[inline]
-    fn hook(stats: &Stats, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
+    #[inline(always)]
+    fn hook(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &ReadSide<'_>) {
         if module::enabled() {
-            examine(stats, skb, state, rcu);
+            examine(stats, skb, state, at, rcu);
         }
     }
 }
@@ -46,8 +56,8 @@ macro_rules! bisect_stop {
     };
 }
 
-#[inline]
-fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
+#[inline(always)]
+fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &ReadSide<'_>) {
     bisect_stop!("entry");
     let Some(bare) = skb.without_conntrack() else {
         stats.add(Slot::AlreadyTracked as usize, 1);
@@ -61,8 +71,12 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
         stats.add(Slot::Other as usize, 1);
         return;
     }
-    let v6 = state.family() == Family::Ipv6;
-    let prerouting = state.hook() == HookPoint::PreRouting;
+    let v6 = at.family == Family::Ipv6;
+    let prerouting = at.point == HookPoint::PreRouting;
+    let to = Counting {
+        stats,
+        untracked: Slot::untracked(v6, prerouting),
+    };
     let headers = skb.headers();
     // The key is built in place, the device a packet came in by
     // (PRE_ROUTING) or leaves by (LOCAL_OUT) first, when some rule names one.
@@ -85,20 +99,20 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>) {
     let found = set.classifier.lookup(&key);
     bisect_stop!("lookup");
     if let Some(rule) = found {
-        untracked(stats, bare, set, rule, v6, prerouting, false);
+        untracked(to, bare, set, rule, false);
         if trace::untrack_enabled() {
             trace::untrack(state, &key, false, rule.saturating_add(1));
         }
         return;
     }
-    unmatched(stats, bare, state, set, &headers, parsed, &key);
+    unmatched(to, bare, state, set, &headers, parsed, &key);
 }
 
 /// A packet the rules do not match: an ICMP error may still be untracked
 /// for the packet it carries; otherwise it is counted and traced as skipped.
 #[inline]
 fn unmatched(
-    stats: &Stats,
+    to: Counting<'_>,
     bare: NoConntrack<'_>,
     state: &HookState,
     set: &RuleSet,
@@ -106,8 +120,6 @@ fn unmatched(
     parsed: Parsed,
     key: &PacketKey,
 ) {
-    let v6 = key.v6;
-    let prerouting = state.hook() == HookPoint::PreRouting;
     // An ICMP error about a packet the rules match: untracked like that
     // packet, so a firewall's `ct state invalid drop` does not eat the
     // errors (port unreachable, fragmentation needed) of skipped flows.
@@ -118,7 +130,7 @@ fn unmatched(
         inner.iif = key.oif;
         inner.oif = key.iif;
         if let Some(rule) = set.classifier.lookup(&inner) {
-            untracked(stats, bare, set, rule, v6, prerouting, true);
+            untracked(to, bare, set, rule, true);
             if trace::untrack_enabled() {
                 trace::untrack(state, &inner, true, rule.saturating_add(1));
             }
@@ -129,9 +141,10 @@ fn unmatched(
     // truncated transport header).
     let unparsed = !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
     if unparsed {
-        stats.add2(Slot::Other as usize, 1, Slot::Unparsed as usize, 1);
+        to.stats
+            .add2(Slot::Other as usize, 1, Slot::Unparsed as usize, 1);
     } else {
-        stats.add(Slot::Other as usize, 1);
+        to.stats.add(Slot::Other as usize, 1);
     }
     if trace::skip_enabled() {
         let why = if unparsed {
@@ -146,28 +159,16 @@ fn unmatched(
 /// Marks a matched packet untracked and counts it (`icmp_error`: an ICMP
 /// error untracked for the packet it carries).
 #[inline]
-fn untracked(
-    stats: &Stats,
-    bare: NoConntrack<'_>,
-    set: &RuleSet,
-    rule: u32,
-    v6: bool,
-    prerouting: bool,
-    icmp_error: bool,
-) {
+fn untracked(to: Counting<'_>, bare: NoConntrack<'_>, set: &RuleSet, rule: u32, icmp_error: bool) {
     // What the NOTRACK target does; `bare` says no conntrack state was
     // attached.
     let len = u64::from(bare.len());
     bare.untrack();
     bisect_stop!("untrack");
-    stats.add2(
-        Slot::untracked(v6, prerouting) as usize,
-        1,
-        Slot::UntrackedBytes as usize,
-        len,
-    );
+    to.stats
+        .add2(to.untracked as usize, 1, Slot::UntrackedBytes as usize, len);
     if icmp_error {
-        stats.add(Slot::UntrackedIcmpErrors as usize, 1);
+        to.stats.add(Slot::UntrackedIcmpErrors as usize, 1);
     }
     set.hit(rule, len);
 }

@@ -39,7 +39,7 @@ pub(crate) struct Parsed {
 /// Reads into `k` the key of an IPv4 (`k.v6` false) or IPv6 packet: its
 /// addresses, protocol and ports (`k` comes zeroed but for `v6` and the
 /// devices, which are left alone).
-#[inline]
+#[inline(always)]
 pub(crate) fn read_key(skb: &Headers<'_>, k: &mut PacketKey) -> Result<Parsed, Unparsed> {
     let v6 = k.v6;
     let thoff;

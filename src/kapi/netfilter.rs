@@ -297,26 +297,6 @@ impl HookState {
         self.0.get()
     }
 
-    /// The family of the hook.
-    #[inline]
-    pub(crate) fn family(&self) -> Family {
-        if u32::from(self.raw().pf) == bindings::NFPROTO_IPV6 {
-            Family::Ipv6
-        } else {
-            Family::Ipv4
-        }
-    }
-
-    /// The hook point.
-    #[inline]
-    pub(crate) fn hook(&self) -> HookPoint {
-        if u32::from(self.raw().hook) == bindings::NF_INET_PRE_ROUTING {
-            HookPoint::PreRouting
-        } else {
-            HookPoint::LocalOut
-        }
-    }
-
     /// The input device (PRE_ROUTING).
     #[inline]
     pub(crate) fn in_dev(&self) -> Option<&NetDevice> {
@@ -332,21 +312,31 @@ impl HookState {
     }
 }
 
+/// Where a hook runs: its family and hook point. Each registration gets a
+/// callback of its own with these as constants, so a hook inlined into it
+/// tests neither at run time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub(crate) family: Family,
+    pub(crate) point: HookPoint,
+}
+
 /// A netfilter hook function over data of type `Data`.
 pub(crate) trait Hook {
     /// What the hook works on (one per registration set).
     type Data: Sync;
-    /// Looks at one packet; netfilter accepts it afterwards (ctskip never
-    /// drops).
-    fn hook(data: &Self::Data, skb: &SkBuff, state: &HookState, rcu: &ReadSide<'_>);
+    /// Looks at one packet at `at`; netfilter accepts it afterwards
+    /// (ctskip never drops).
+    fn hook(data: &Self::Data, skb: &SkBuff, state: &HookState, at: Place, rcu: &ReadSide<'_>);
 }
 
 /// # Safety
 ///
 /// Called by netfilter only, for ops registered by [`NetHooks::register`]:
 /// `priv_` is the `H::Data` they were registered with, `skb` and `state`
-/// are live, and the call runs inside an RCU read-side section.
-unsafe extern "C" fn hook_cb<H: Hook>(
+/// are live, and the call runs inside an RCU read-side section. `V6` and
+/// `PRE` are the ops' family and hook point.
+unsafe extern "C" fn hook_cb<H: Hook, const V6: bool, const PRE: bool>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
@@ -354,10 +344,19 @@ unsafe extern "C" fn hook_cb<H: Hook>(
     // SAFETY: as netfilter promises (see `# Safety`).
     unsafe {
         let rcu = ReadSide::assume();
+        let at = Place {
+            family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
+            point: if PRE {
+                HookPoint::PreRouting
+            } else {
+                HookPoint::LocalOut
+            },
+        };
         H::hook(
             &*priv_.cast::<H::Data>(),
             SkBuff::from_raw(skb),
             &*state.cast::<HookState>(),
+            at,
             &rcu,
         );
     }
@@ -408,7 +407,12 @@ impl<H: Hook, const N: usize> NetHooks<H, N> {
         let mut ops: KBox<[bindings::nf_hook_ops; N]> =
             KBox::new(unsafe { core::mem::zeroed() }, GFP_KERNEL)?;
         for (o, (family, point)) in ops.iter_mut().zip(points) {
-            o.hook = Some(hook_cb::<H>);
+            o.hook = Some(match (family, point) {
+                (Family::Ipv4, HookPoint::PreRouting) => hook_cb::<H, false, true>,
+                (Family::Ipv4, HookPoint::LocalOut) => hook_cb::<H, false, false>,
+                (Family::Ipv6, HookPoint::PreRouting) => hook_cb::<H, true, true>,
+                (Family::Ipv6, HookPoint::LocalOut) => hook_cb::<H, true, false>,
+            });
             o.pf = match family {
                 Family::Ipv4 => bindings::NFPROTO_IPV4,
                 Family::Ipv6 => bindings::NFPROTO_IPV6,

@@ -1015,7 +1015,7 @@ impl<A: Alloc> Classifier<A> {
     }
 
     /// The earliest rule matching `k` in either of its directions, if any.
-    #[inline]
+    #[inline(always)]
     pub fn lookup(&self, k: &PacketKey) -> Option<u32> {
         self.find(k, &mut ())
     }

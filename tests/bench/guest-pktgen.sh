@@ -161,6 +161,8 @@ $GEN ports > "$T/s10k"
 $GEN ctskip > "$T/s10kmix"
 if [ -n "${BENCH_WORST:-}" ]; then cp "$BENCH_WORST" "$T/sworst"; fi
 insmod "$KO"
+# scripts/profile-hook: the kernel's and this load's text symbols.
+if [ -n "${BENCH_SYMBOLS:-}" ]; then grep -i ' t ' /proc/kallsyms > "$BENCH_SYMBOLS"; fi
 if want S0; then fresh; sink ct; set_rules "$T/s0"; measure S0 "$COUNT" ctskip "${S[@]}"; fi
 if want S1; then ctskip_rules S1 "$T/s1" && measure S1 "$COUNT" ctskip "${S[@]}"; fi
 if want S10k; then ctskip_rules S10k "$T/s10k" && measure S10k "$COUNT" ctskip "${S[@]}"; fi
