@@ -96,6 +96,13 @@ pub(crate) fn read_key(skb: &Headers<'_>, k: &mut PacketKey) -> Result<Parsed, U
     })
 }
 
+/// Whether `k` is an ICMP message of its family (ICMP for IPv4, ICMPv6 for
+/// IPv6): only those can be errors about another packet.
+#[inline]
+pub(crate) fn is_icmp(k: &PacketKey) -> bool {
+    k.proto == if k.v6 { PROTO_ICMPV6 } else { PROTO_ICMP }
+}
+
 /// ICMP error types (destination unreachable, source quench, redirect, time
 /// exceeded, parameter problem): an error about one of these is not matched.
 fn icmp_is_error(t: u8) -> bool {
