@@ -138,8 +138,8 @@ u64 __percpu *ctskip_pcpu_alloc(unsigned int n);
 void ctskip_pcpu_free(u64 __percpu *p);
 /*
  * Hot-path counting, safe in any context, no lock or shared atomic:
- * this_cpu_add(p[@i], @a) (on x86_64 the Rust side issues the same
- * instruction inline).
+ * this_cpu_add(p[@i], @a) (on x86_64 with SMP the Rust side issues the
+ * same instruction inline).
  */
 void ctskip_pcpu_add(u64 __percpu *p, unsigned int i, u64 a);
 /* Sum of p[idx] over all possible CPUs. */

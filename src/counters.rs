@@ -33,18 +33,72 @@ pub(crate) enum Slot {
 }
 
 /// Number of [`Slot`]s.
-pub(crate) const SLOTS: usize = 9;
+pub(crate) const SLOTS: usize = Slot::UntrackedIcmpErrors as usize + 1;
 
-impl Slot {
-    /// Where an untracked packet of this family and hook is counted.
-    #[inline]
-    pub(crate) fn untracked(v6: bool, prerouting: bool) -> Slot {
-        match (v6, prerouting) {
-            (false, true) => Slot::Untracked4Pre,
-            (false, false) => Slot::Untracked4Out,
-            (true, true) => Slot::Untracked6Pre,
-            (true, false) => Slot::Untracked6Out,
+/// What happened to one packet at the hook.
+#[derive(Clone, Copy)]
+pub(crate) enum Outcome {
+    /// Marked untracked (`icmp_error`: an ICMP error, for the packet it
+    /// carries); its bytes go to [`Slot::UntrackedBytes`].
+    Untracked {
+        v6: bool,
+        prerouting: bool,
+        icmp_error: bool,
+    },
+    /// Conntrack state was attached already.
+    AlreadyTracked,
+    /// Not matched (`unparsed`: its headers, or ports a rule needed, could
+    /// not be read).
+    Skipped { unparsed: bool },
+}
+
+impl Outcome {
+    /// The slot this packet is counted in, and a second one it is also
+    /// counted in, if any (one each).
+    #[inline(always)]
+    pub(crate) fn slots(self) -> (Slot, Option<Slot>) {
+        match self {
+            Outcome::Untracked {
+                v6,
+                prerouting,
+                icmp_error,
+            } => {
+                let slot = match (v6, prerouting) {
+                    (false, true) => Slot::Untracked4Pre,
+                    (false, false) => Slot::Untracked4Out,
+                    (true, true) => Slot::Untracked6Pre,
+                    (true, false) => Slot::Untracked6Out,
+                };
+                (slot, icmp_error.then_some(Slot::UntrackedIcmpErrors))
+            }
+            Outcome::AlreadyTracked => (Slot::AlreadyTracked, None),
+            Outcome::Skipped { unparsed } => (Slot::Other, unparsed.then_some(Slot::Unparsed)),
         }
+    }
+}
+
+/// Counters a packet is added to: the per-CPU slots (`kapi::percpu`), or
+/// plain ones in the host tests.
+pub(crate) trait Adder {
+    /// Adds `v` to slot `i`.
+    fn add(&self, i: usize, v: u64);
+    /// Adds `a` to slot `i` and `b` to slot `j`.
+    fn add2(&self, i: usize, a: u64, j: usize, b: u64);
+}
+
+/// Counts one packet of `outcome` (`bytes`: an untracked packet's length).
+#[inline(always)]
+pub(crate) fn count<A: Adder>(to: &A, outcome: Outcome, bytes: u64) {
+    let (slot, also) = outcome.slots();
+    match (outcome, also) {
+        (Outcome::Untracked { .. }, _) => {
+            to.add2(slot as usize, 1, Slot::UntrackedBytes as usize, bytes);
+            if let Some(also) = also {
+                to.add(also as usize, 1);
+            }
+        }
+        (_, Some(also)) => to.add2(slot as usize, 1, also as usize, 1),
+        (_, None) => to.add(slot as usize, 1),
     }
 }
 

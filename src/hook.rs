@@ -8,7 +8,7 @@
 //! before conntrack. It never drops: every packet is accepted. A matching
 //! packet gets what the NOTRACK target gives it, so conntrack skips it.
 
-use crate::counters::{Slot, SLOTS};
+use crate::counters::{count, Adder, Outcome, SLOTS};
 use crate::kapi::module;
 use crate::kapi::netfilter::{
     Family, Headers, Hook, HookPoint, HookState, NoConntrack, Place, SkBuff,
@@ -24,12 +24,43 @@ use crate::ruleset::{self, RuleSet};
 /// A netns's counters (`counters.rs`).
 pub(crate) type Stats = PerCpu<SLOTS>;
 
-/// Where a packet is counted: its netns's counters, and the slot of an
-/// untracked packet of its family and hook.
+impl Adder for Stats {
+    #[inline(always)]
+    fn add(&self, i: usize, v: u64) {
+        PerCpu::add(self, i, v);
+    }
+
+    #[inline(always)]
+    fn add2(&self, i: usize, a: u64, j: usize, b: u64) {
+        PerCpu::add2(self, i, a, j, b);
+    }
+}
+
+/// Where a packet is counted: its netns's counters, its family and hook.
 #[derive(Clone, Copy)]
 struct Counting<'a> {
     stats: &'a Stats,
-    untracked: Slot,
+    v6: bool,
+    prerouting: bool,
+}
+
+impl Counting<'_> {
+    /// Counts an untracked packet of `bytes`.
+    #[inline(always)]
+    fn untracked(self, bytes: u64, icmp_error: bool) {
+        let outcome = Outcome::Untracked {
+            v6: self.v6,
+            prerouting: self.prerouting,
+            icmp_error,
+        };
+        count(self.stats, outcome, bytes);
+    }
+
+    /// Counts a packet the rules do not match.
+    #[inline(always)]
+    fn skipped(self, unparsed: bool) {
+        count(self.stats, Outcome::Skipped { unparsed }, 0);
+    }
 }
 
 /// The hook of every registration, over its netns's counters.
@@ -60,22 +91,23 @@ macro_rules! bisect_stop {
 fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &ReadSide<'_>) {
     bisect_stop!("entry");
     let Some(bare) = skb.without_conntrack() else {
-        stats.add(Slot::AlreadyTracked as usize, 1);
+        count(stats, Outcome::AlreadyTracked, 0);
         return;
     };
     let Some(set) = ruleset::active(rcu) else {
-        stats.add(Slot::Other as usize, 1);
+        count(stats, Outcome::Skipped { unparsed: false }, 0);
         return;
     };
     if set.classifier.is_empty() {
-        stats.add(Slot::Other as usize, 1);
+        count(stats, Outcome::Skipped { unparsed: false }, 0);
         return;
     }
     let v6 = at.family == Family::Ipv6;
     let prerouting = at.point == HookPoint::PreRouting;
     let to = Counting {
         stats,
-        untracked: Slot::untracked(v6, prerouting),
+        v6,
+        prerouting,
     };
     let headers = skb.headers();
     // The key is built in place, the device a packet came in by
@@ -92,7 +124,7 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
         }
     }
     let Ok(parsed) = read_key(&headers, &mut key) else {
-        stats.add2(Slot::Other as usize, 1, Slot::Unparsed as usize, 1);
+        to.skipped(true);
         return;
     };
     bisect_stop!("key");
@@ -108,7 +140,7 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
     // The usual miss: neither an ICMP message (which may be an error about
     // a matching packet) nor a packet whose ports could not be read.
     if !is_icmp(&key) && (key.has_ports || !proto_has_ports(key.proto)) {
-        to.stats.add(Slot::Other as usize, 1);
+        to.skipped(false);
         if trace::skip_enabled() {
             trace::skip(state, &key, SkipReason::NoMatch);
         }
@@ -151,12 +183,7 @@ fn unmatched(
     // Ports a rule needed could not be read (a later fragment or a
     // truncated transport header).
     let unparsed = !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
-    if unparsed {
-        to.stats
-            .add2(Slot::Other as usize, 1, Slot::Unparsed as usize, 1);
-    } else {
-        to.stats.add(Slot::Other as usize, 1);
-    }
+    to.skipped(unparsed);
     if trace::skip_enabled() {
         let why = if unparsed {
             SkipReason::NoPorts
@@ -176,10 +203,6 @@ fn untracked(to: Counting<'_>, bare: NoConntrack<'_>, set: &RuleSet, rule: u32, 
     let len = u64::from(bare.len());
     bare.untrack();
     bisect_stop!("untrack");
-    to.stats
-        .add2(to.untracked as usize, 1, Slot::UntrackedBytes as usize, len);
-    if icmp_error {
-        to.stats.add(Slot::UntrackedIcmpErrors as usize, 1);
-    }
+    to.untracked(len, icmp_error);
     set.hit(rule, len);
 }

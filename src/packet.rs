@@ -134,8 +134,7 @@ pub(crate) fn icmp_error_key(
     inner_key(skb, key.v6, outer, icmp_proto)
 }
 
-/// [`icmp_error_key`] of an ICMP packet (out of line: the packets the rules
-/// miss are seldom ICMP).
+/// [`icmp_error_key`] of an ICMP packet.
 #[inline]
 fn inner_key(skb: &Headers<'_>, v6: bool, outer: Parsed, icmp_proto: u8) -> Option<PacketKey> {
     let t = skb.read::<1>(outer.thoff)?[0];

@@ -102,17 +102,17 @@ impl SkBuff {
     pub(crate) fn headers(&self) -> Headers<'_> {
         let l = Self::layout();
         // SAFETY: the fields are read at their offsets, with their C types.
-        let w = unsafe {
-            Linear {
+        let (data, w) = unsafe {
+            let data = field::<*const u8>(self, l.data);
+            let w = Linear {
                 len: field::<u32>(self, l.len),
                 data_len: field::<u32>(self, l.data_len),
                 head: field::<*const u8>(self, l.head) as usize,
-                data: field::<*const u8>(self, l.data) as usize,
+                data: data as usize,
                 network_header: field::<u16>(self, l.network_header),
-            }
+            };
+            (data, w)
         };
-        // SAFETY: `data` is a `unsigned char *` at that offset.
-        let data = unsafe { field::<*const u8>(self, l.data) };
         // INVARIANT: `window` places its bytes within `data[..len -
         // data_len]`, the skb's linear data.
         Headers {

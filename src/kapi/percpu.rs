@@ -73,19 +73,21 @@ impl<const N: usize> PerCpu<N> {
     }
 }
 
-/// `this_cpu_add(p[i], v)`. On x86_64 the kernel's own instruction, inline
-/// (one `add` through the per-CPU segment: preemption and interrupts cannot
-/// split it); elsewhere the C macro, through the shim.
+/// `this_cpu_add(p[i], v)`. On x86_64 SMP kernels the kernel's own
+/// instruction, inline (one `add` through the per-CPU segment: preemption
+/// and interrupts cannot split it); elsewhere the C macro, through the shim
+/// (without SMP, x86_64 per-CPU pointers are plain addresses and `%gs` is not
+/// their base).
 ///
 /// # Safety
 ///
 /// `p` must be a live per-CPU array of more than `i` `u64`.
 #[inline(always)]
 unsafe fn this_cpu_add(p: *mut u64, i: usize, v: u64) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
     // SAFETY: `p + 8 * i` is a counter of the per-CPU array (caller), which
     // `%gs`-relative addressing places in this CPU's copy, as
-    // `this_cpu_add()` does on x86_64.
+    // `this_cpu_add()` does on x86_64 with SMP.
     unsafe {
         core::arch::asm!(
             "add qword ptr gs:[{p} + {i} * 8], {v}",
@@ -95,7 +97,7 @@ unsafe fn this_cpu_add(p: *mut u64, i: usize, v: u64) {
             options(nostack),
         );
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
     // SAFETY: as the caller promises; `i < N <= u32::MAX` (checked in `new`).
     unsafe {
         bindings::ctskip_pcpu_add(p, i as u32, v)

@@ -52,9 +52,9 @@ impl Linear {
     /// [`Window::NONE`] if the network header is not in the linear data at
     /// or after `data` (headroom, a broken skb).
     ///
-    /// Addresses are only ever subtracted (`skb_network_offset()`): kernel
-    /// addresses have their top bit set, so they are never compared as
-    /// signed values or converted to them.
+    /// The offset is `head + network_header - data` (`skb_network_offset()`)
+    /// in wrapping arithmetic: kernel addresses have their top bit set, so
+    /// they are never compared as signed values or converted to them.
     #[inline]
     pub(crate) fn window(&self) -> Window {
         let Some(headlen) = self.len.checked_sub(self.data_len) else {

@@ -563,14 +563,59 @@ mod kapi_pure {
         );
         assert_eq!(find(s, 20, 4), Some(20));
     }
+
+    /// Against a model in exact (`i128`) arithmetic of the rule the window
+    /// keeps: bytes are read directly when the network header is at or
+    /// after `data` (`skb_network_offset() >= 0`) and all `n` bytes at `off`
+    /// from it lie within the linear data, `data[..len - data_len]`
+    /// (`skb_header_pointer()`'s test, with the offset from the network
+    /// header); anything else takes the slow path.
+    #[test]
+    fn linear_window_against_a_model() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..200_000 {
+            let head = match next(3) {
+                0 => KHEAD + next(1 << 20) as usize,
+                1 => usize::MAX - next(1 << 16) as usize,
+                _ => next(1 << 20) as usize,
+            };
+            let nh = next(300) as u16;
+            let data = head.wrapping_add(next(320) as usize);
+            let len = next(200) as u32;
+            let data_len = next(4) as u32 * next(100) as u32;
+            let off = next(120) as usize;
+            let n = [1, 4, 8, 16, 20, 40][next(6) as usize];
+            // Exact: no wrapping anywhere (a huge `head` plus `nh` stays a
+            // number, and `data` wrapped past the top is the same bytes
+            // after `head` in the skb's buffer).
+            let model = {
+                let buf_nh = i128::from(nh);
+                let buf_data = data.wrapping_sub(head) as i128;
+                let start = buf_nh - buf_data;
+                let headlen = i128::from(len) - i128::from(data_len);
+                let end = start + (off + n) as i128;
+                (headlen >= 0 && start >= 0 && end <= headlen)
+                    .then_some((start + off as i128) as usize)
+            };
+            let s = skb(head, data, nh, len, data_len);
+            assert_eq!(find(s, off, n), model, "{s:?} off {off} n {n}");
+        }
+    }
 }
 
 /// /proc/net/ctskip's counters from the hook's slots, against a model of
 /// the README's table (each counter's meaning, per packet).
 #[cfg(test)]
 mod proc_counters {
-    use crate::counters::{figures, Slot, SLOTS, STAT_NAMES};
+    use crate::counters::{self, count, figures, Adder, SLOTS, STAT_NAMES};
     use alloc::vec::Vec;
+    use core::cell::Cell;
 
     /// What happened to one packet at the hook.
     #[derive(Clone, Copy)]
@@ -615,24 +660,39 @@ mod proc_counters {
         c
     }
 
-    /// What the hook adds to its slots for one packet (`hook.rs`).
-    fn count(s: &mut [u64; SLOTS], v6: bool, pre: bool, o: Outcome) {
-        match o {
-            Outcome::Untracked { bytes, icmp_error } => {
-                s[Slot::untracked(v6, pre) as usize] += 1;
-                s[Slot::UntrackedBytes as usize] += bytes;
-                if icmp_error {
-                    s[Slot::UntrackedIcmpErrors as usize] += 1;
-                }
-            }
-            Outcome::AlreadyTracked => s[Slot::AlreadyTracked as usize] += 1,
-            Outcome::Skipped { unparsed } => {
-                s[Slot::Other as usize] += 1;
-                if unparsed {
-                    s[Slot::Unparsed as usize] += 1;
-                }
-            }
+    /// Plain counters, added to as the hook adds to its per-CPU ones.
+    struct Plain(Cell<[u64; SLOTS]>);
+
+    impl Adder for Plain {
+        fn add(&self, i: usize, v: u64) {
+            let mut s = self.0.get();
+            s[i] += v;
+            self.0.set(s);
         }
+        fn add2(&self, i: usize, a: u64, j: usize, b: u64) {
+            self.add(i, a);
+            self.add(j, b);
+        }
+    }
+
+    /// What the hook counts for one packet (`counters::count`, which the
+    /// hook calls).
+    fn count_one(s: &mut [u64; SLOTS], v6: bool, pre: bool, o: Outcome) {
+        let plain = Plain(Cell::new(*s));
+        let (outcome, bytes) = match o {
+            Outcome::Untracked { bytes, icmp_error } => (
+                counters::Outcome::Untracked {
+                    v6,
+                    prerouting: pre,
+                    icmp_error,
+                },
+                bytes,
+            ),
+            Outcome::AlreadyTracked => (counters::Outcome::AlreadyTracked, 0),
+            Outcome::Skipped { unparsed } => (counters::Outcome::Skipped { unparsed }, 0),
+        };
+        count(&plain, outcome, bytes);
+        *s = plain.0.get();
     }
 
     #[test]
@@ -657,7 +717,7 @@ mod proc_counters {
         }
         let mut slots = [0u64; SLOTS];
         for (i, &(v6, pre, o)) in events.iter().enumerate() {
-            count(&mut slots, v6, pre, o);
+            count_one(&mut slots, v6, pre, o);
             if i % 97 == 0 {
                 assert_eq!(
                     figures(&slots),
@@ -675,7 +735,7 @@ mod proc_counters {
                 bytes: 100,
                 icmp_error: false,
             };
-            count(&mut s, v6, pre, o);
+            count_one(&mut s, v6, pre, o);
             assert_eq!(
                 figures(&s),
                 model(&[(v6, pre, o)]),
