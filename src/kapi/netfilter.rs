@@ -341,17 +341,17 @@ unsafe extern "C" fn hook_cb<H: Hook, const V6: bool, const PRE: bool>(
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
 ) -> c_uint {
+    let at = Place {
+        family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
+        point: if PRE {
+            HookPoint::PreRouting
+        } else {
+            HookPoint::LocalOut
+        },
+    };
     // SAFETY: as netfilter promises (see `# Safety`).
     unsafe {
         let rcu = ReadSide::assume();
-        let at = Place {
-            family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
-            point: if PRE {
-                HookPoint::PreRouting
-            } else {
-                HookPoint::LocalOut
-            },
-        };
         H::hook(
             &*priv_.cast::<H::Data>(),
             SkBuff::from_raw(skb),
