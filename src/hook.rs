@@ -16,8 +16,7 @@ use crate::kapi::netfilter::{
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
 use crate::kapi::trace::{self, SkipReason};
-use crate::packet::{dev_name, icmp_error_key, is_icmp, read_key, Parsed};
-use crate::rules::rule::proto_has_ports;
+use crate::packet::{dev_name, icmp_error_key, is_icmp, ports_unread, read_key, Parsed};
 use crate::rules::PacketKey;
 use crate::ruleset::{self, RuleSet};
 
@@ -139,7 +138,7 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
     }
     // The usual miss: neither an ICMP message (which may be an error about
     // a matching packet) nor a packet whose ports could not be read.
-    if !is_icmp(&key) && (key.has_ports || !proto_has_ports(key.proto)) {
+    if !is_icmp(&key) && !ports_unread(&key) {
         to.skipped(false);
         if trace::skip_enabled() {
             trace::skip(state, &key, SkipReason::NoMatch);
@@ -182,7 +181,7 @@ fn unmatched(
     }
     // Ports a rule needed could not be read (a later fragment or a
     // truncated transport header).
-    let unparsed = !key.has_ports && proto_has_ports(key.proto) && set.classifier.needs_ports();
+    let unparsed = ports_unread(key) && set.classifier.needs_ports();
     to.skipped(unparsed);
     if trace::skip_enabled() {
         let why = if unparsed {

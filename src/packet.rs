@@ -103,6 +103,13 @@ pub(crate) fn is_icmp(k: &PacketKey) -> bool {
     k.proto == if k.v6 { PROTO_ICMPV6 } else { PROTO_ICMP }
 }
 
+/// Whether `k`'s protocol has ports that were not read (a later fragment,
+/// or a transport header too short).
+#[inline]
+pub(crate) fn ports_unread(k: &PacketKey) -> bool {
+    !k.has_ports && proto_has_ports(k.proto)
+}
+
 /// ICMP error types (destination unreachable, source quench, redirect, time
 /// exceeded, parameter problem): an error about one of these is not matched.
 fn icmp_is_error(t: u8) -> bool {
@@ -127,16 +134,10 @@ pub(crate) fn icmp_error_key(
     key: &PacketKey,
     outer: Parsed,
 ) -> Option<PacketKey> {
-    let icmp_proto = if key.v6 { PROTO_ICMPV6 } else { PROTO_ICMP };
-    if key.proto != icmp_proto || !outer.first_fragment {
+    if !is_icmp(key) || !outer.first_fragment {
         return None;
     }
-    inner_key(skb, key.v6, outer, icmp_proto)
-}
-
-/// [`icmp_error_key`] of an ICMP packet.
-#[inline]
-fn inner_key(skb: &Headers<'_>, v6: bool, outer: Parsed, icmp_proto: u8) -> Option<PacketKey> {
+    let (v6, icmp_proto) = (key.v6, key.proto);
     let t = skb.read::<1>(outer.thoff)?[0];
     let is_error = if v6 {
         matches!(t, 1..=4)
