@@ -41,11 +41,23 @@
 //! [`MAX_STEPS`](super::limit::MAX_STEPS) steps. A set past a bound fails to
 //! build with [`BuildError::Limit`], which says which bound and what to do.
 //!
-//! **Prefilters**: each table has a bitmap over one field of its entries
-//! (an exact port it hashes, else the field its intervals resolve, else a
-//! hashed prefix), 16 bits an entry, 64 bytes to 8 KiB: memory follows the
-//! rules. A clear bit skips the table without hashing or searching; a
-//! bitmap is a superset test, so it never changes a result.
+//! **Port tables**: a table keyed by one exact port alone, from
+//! [`PORT_TABLE`] variants on, is a bitmap of its ports with a count per 64
+//! ports and its payloads in port order: a probe reads one bit, then one
+//! count and one payload, with no hash and no key to compare.
+//!
+//! **Prefilters**, all superset tests (they never change a result):
+//! - shared per field, per bucket ([`Bucket`]): for each of the source and
+//!   destination ports and addresses that tells the bucket's entries apart,
+//!   256 cells (a port's high byte; a hash of an address's first bits, as
+//!   many as the bucket's shortest prefix in that field), each a mask of
+//!   the entries that may match a packet in that cell. A packet visits only
+//!   the entries set in all its cells' masks: four loads, whatever the
+//!   bucket holds, at most 8 KiB a bucket;
+//! - each hash table's own bitmap over one field of its entries (an exact
+//!   port it hashes, else the field its intervals resolve, else a hashed
+//!   prefix), 16 bits an entry, 64 bytes to 8 KiB: a clear bit skips the
+//!   table without hashing or searching.
 //!
 //! The structure is immutable once built: the datapath reads it without locks
 //! while a writer builds its replacement.
@@ -82,6 +94,39 @@ const EMPTY: u32 = u32::MAX;
 /// its own (an index into `flat`), not a table.
 const FLAT: u32 = 1 << 31;
 
+// A bucket's entries are bits of one mask (see `Bucket`).
+const _: () = assert!(MAX_TABLES + MAX_FLAT <= 64);
+
+/// A table keyed by one exact port (and nothing else hashed) with at
+/// least this many rule directions is a *port table*: a bitmap of its ports
+/// (8 KiB), each 64 ports' count of earlier ports (2 KiB) and its payloads
+/// in port order. A probe reads one bit, and on a hit one count and one
+/// payload: no hash, no key to compare, and no prefilter (the bitmap is
+/// exact). From this many directions on it is smaller than the hash table
+/// and prefilter it replaces would be.
+pub const PORT_TABLE: usize = 128;
+
+/// Words of a port table's bitmap, and its counts.
+const PORT_WORDS: usize = 65536 / 64;
+
+/// A bucket's shared prefilters: for each field that tells its entries
+/// apart, 256 masks (one per *cell* of the field's values), bit i set when
+/// the bucket's i-th entry (table or flat test) may match a packet whose
+/// field is in that cell. Fields, in this order: source port, destination
+/// port (a cell is 256 ports), source address, destination address (a cell
+/// is a hash of the address's first `len` bits, `len` the bucket's shortest
+/// prefix in that field of at least [`MIN_CELL_PREFIX`] bits; a shorter
+/// prefix is in every cell).
+const M_SPORT: u8 = 1;
+const M_DPORT: u8 = 2;
+const M_SADDR: u8 = 4;
+const M_DADDR: u8 = 8;
+const CELLS: usize = 256;
+
+/// Address prefixes shorter than this (IPv4; twice this for IPv6) do not
+/// set a bucket's address cells' length: they are in every cell.
+const MIN_CELL_PREFIX: u8 = 8;
+
 /// What a table's prefilter looks at: nothing, a port, an address prefix.
 const F_NONE: u8 = 0;
 const F_PORT: u8 = 1;
@@ -98,6 +143,22 @@ impl Span {
     fn range(&self) -> core::ops::Range<usize> {
         self.off as usize..self.off as usize + self.len as usize
     }
+}
+
+/// A (family, protocol) bucket: its tables and flat tests, and their
+/// shared prefilters.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    /// Its entries: `order[list]`, by earliest rule.
+    list: Span,
+    /// IPv6 (its address cells are bytes of 128-bit addresses).
+    v6: bool,
+    /// `M_*`: the fields it has masks for, `CELLS` each from `masks`.
+    fields: u8,
+    masks: u32,
+    /// The address cells: the bits of the address they hash.
+    smask: u128,
+    dmask: u128,
 }
 
 /// A table's prefilter: a bitmap over one field of its entries, 16 bits an
@@ -152,6 +213,14 @@ struct Table {
     single: u32,
     needs_ports: bool,
     filter: Filter,
+    /// A port table (see [`PORT_TABLE`]): the packet's ports word shifted
+    /// right by `port` (16 for the source port) is its key; `off` is its
+    /// bitmap's in `bits`, `ranks` its counts' in `ranks`, `pays` its
+    /// payloads' in `pays`.
+    is_ports: bool,
+    port: u8,
+    ranks: u32,
+    pays: u32,
     /// Variants in the table (while building).
     vars: u32,
     /// Its variants are tested one by one instead: `flat[flats]`.
@@ -181,6 +250,8 @@ pub struct Cost {
     pub flats: u32,
     /// Tables skipped by their prefilter.
     pub filtered: u32,
+    /// Tables and flat tests skipped by their bucket's shared prefilters.
+    pub skipped: u32,
 }
 
 /// Counts a lookup's work; the datapath's `()` counts nothing.
@@ -191,6 +262,8 @@ trait Count {
     fn boxes(&mut self, _n: u32) {}
     fn flat(&mut self) {}
     fn filtered(&mut self) {}
+    /// Of `n` entries, those not in `m` skipped.
+    fn skipped(&mut self, _n: usize, _m: u64) {}
 }
 
 impl Count for () {}
@@ -214,6 +287,9 @@ impl Count for Cost {
     fn filtered(&mut self) {
         self.filtered += 1;
     }
+    fn skipped(&mut self, n: usize, m: u64) {
+        self.skipped += n.min(64) as u32 - m.count_ones();
+    }
 }
 
 /// A compiled rule set.
@@ -226,8 +302,10 @@ pub struct Classifier<A: Alloc> {
     bucket_of: A::Buf<u16>,
     /// Each bucket's tables and flat tests (`FLAT | index`): `order[span]`,
     /// by earliest rule.
-    buckets: A::Buf<Span>,
+    buckets: A::Buf<Bucket>,
     order: A::Buf<u32>,
+    /// The buckets' shared prefilters.
+    masks: A::Buf<u64>,
     /// Every table's slots: a word `tag << 32 | payload`, then the key.
     slots: A::Buf<u64>,
     /// Payloads of interval and box keys: runs of `segs`, `segs6`, `boxes`.
@@ -235,8 +313,12 @@ pub struct Classifier<A: Alloc> {
     segs: A::Buf<Seg>,
     segs6: A::Buf<Seg6>,
     boxes: A::Buf<PortBox>,
-    /// The prefilters' bits.
+    /// The prefilters' bits and the port tables' bitmaps.
     bits: A::Buf<u64>,
+    /// Port tables: ports set in the bitmap's earlier words, per word.
+    ranks: A::Buf<u16>,
+    /// Port tables: payloads in port order.
+    pays: A::Buf<u32>,
     rules: usize,
     needs_ports: bool,
 }
@@ -323,12 +405,15 @@ impl<A: Alloc> Classifier<A> {
             bucket_of: A::Buf::with_capacity(0)?,
             buckets: A::Buf::with_capacity(0)?,
             order: A::Buf::with_capacity(0)?,
+            masks: A::Buf::with_capacity(0)?,
             slots: A::Buf::with_capacity(0)?,
             spans: A::Buf::with_capacity(0)?,
             segs: A::Buf::with_capacity(0)?,
             segs6: A::Buf::with_capacity(0)?,
             boxes: A::Buf::with_capacity(0)?,
             bits: A::Buf::with_capacity(0)?,
+            ranks: A::Buf::with_capacity(0)?,
+            pays: A::Buf::with_capacity(0)?,
             rules,
             needs_ports: false,
         })
@@ -355,12 +440,15 @@ impl<A: Alloc> Classifier<A> {
         c.plan_tables(rules, &vars)?;
         c.plan_flats(rules, &vars)?;
         c.plan_buckets(rules)?;
+        c.plan_masks(rules, &vars)?;
         c.fill_tables(rules, &vars)?;
         c.order = tight::<A, u32>(&c.order)?;
         c.spans = tight::<A, Span>(&c.spans)?;
         c.segs = tight::<A, Seg>(&c.segs)?;
         c.segs6 = tight::<A, Seg6>(&c.segs6)?;
         c.boxes = tight::<A, PortBox>(&c.boxes)?;
+        c.ranks = tight::<A, u16>(&c.ranks)?;
+        c.pays = tight::<A, u32>(&c.pays)?;
         Ok(c)
     }
 
@@ -388,7 +476,15 @@ impl<A: Alloc> Classifier<A> {
                 min_rule = min_rule.min(vars[t1].rule);
                 t1 += 1;
             }
-            let filter = Self::plan_filter(rules, &shape, &vars[t0..t1]);
+            let is_ports = shape.slen == 0
+                && shape.dlen == 0
+                && (shape.hashed == H_DPORT || shape.hashed == H_SPORT)
+                && t1 - t0 >= PORT_TABLE;
+            let filter = if is_ports {
+                Filter::default()
+            } else {
+                Self::plan_filter(rules, &shape, &vars[t0..t1])
+            };
             self.tables.push(Table {
                 shape,
                 def,
@@ -401,6 +497,10 @@ impl<A: Alloc> Classifier<A> {
                 single: EMPTY,
                 needs_ports: shape.needs_ports(),
                 filter,
+                is_ports,
+                port: if shape.hashed == H_SPORT { 16 } else { 0 },
+                ranks: 0,
+                pays: 0,
                 vars: (t1 - t0) as u32,
                 flats: None,
             })?;
@@ -642,13 +742,13 @@ impl<A: Alloc> Classifier<A> {
         }
         self.bucket_of = filled::<A, u16>(0, 512)?;
         for fam in 1..3usize {
-            let generic = self.push_bucket(&parts(fam, 256))?;
+            let generic = self.push_bucket(&parts(fam, 256), fam == 2)?;
             for proto in 0..256usize {
                 let p = parts(fam, proto);
                 let b = if p[2].len + p[3].len == 0 {
                     generic
                 } else {
-                    self.push_bucket(&p)?
+                    self.push_bucket(&p, fam == 2)?
                 };
                 if let Some(x) = self.bucket_of.get_mut(((fam - 1) << 8) | proto) {
                     *x = b;
@@ -660,7 +760,7 @@ impl<A: Alloc> Classifier<A> {
 
     /// A bucket of the tables in `parts` (of the variants of those tested
     /// one by one), by earliest rule.
-    fn push_bucket(&mut self, parts: &[Span]) -> Result<u16, NoMem> {
+    fn push_bucket(&mut self, parts: &[Span], v6: bool) -> Result<u16, NoMem> {
         let off = self.order.len();
         for p in parts {
             for ti in p.range() {
@@ -686,11 +786,108 @@ impl<A: Alloc> Classifier<A> {
             key(a).cmp(&key(b)).then(a.cmp(b))
         });
         let b = self.buckets.len() as u16;
-        self.buckets.push(Span {
-            off: off as u32,
-            len: (self.order.len() - off) as u32,
+        self.buckets.push(Bucket {
+            list: Span {
+                off: off as u32,
+                len: (self.order.len() - off) as u32,
+            },
+            v6,
+            ..Bucket::default()
         })?;
         Ok(b)
+    }
+
+    /// Every bucket's shared prefilters (see [`Bucket`]), for the fields
+    /// that tell its entries apart.
+    fn plan_masks(&mut self, rules: &[Rule], vars: &[Var]) -> Result<(), NoMem> {
+        // Each table's variants, and each flat test's.
+        let mut starts = A::Buf::<u32>::with_capacity(self.tables.len())?;
+        let mut flat_var = filled::<A, u32>(0, self.flat.len())?;
+        let mut at = 0;
+        for t in self.tables.iter() {
+            starts.push(at)?;
+            if let Some(f) = t.flats {
+                for j in 0..f.len {
+                    if let Some(x) = flat_var.get_mut((f.off + j) as usize) {
+                        *x = at + j;
+                    }
+                }
+            }
+            at += t.vars;
+        }
+        let mut cells = filled::<A, u64>(0, CELLS)?;
+        for bi in 0..self.buckets.len() {
+            let mut b = self.buckets[bi];
+            let list = self.order.get(b.list.range()).unwrap_or(&[]);
+            if list.len() < 2 || list.len() > 64 {
+                continue;
+            }
+            // The variants of entry `i` of the list.
+            let dirs = |i: usize| {
+                let e = list.get(i).copied().unwrap_or(0);
+                let span = if e & FLAT != 0 {
+                    let v = flat_var.get((e & !FLAT) as usize).copied().unwrap_or(0);
+                    v..v + 1
+                } else {
+                    let v = starts.get(e as usize).copied().unwrap_or(0);
+                    v..v + self.tables.get(e as usize).map_or(0, |t| t.vars)
+                };
+                vars.get(span.start as usize..span.end as usize)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|v| v.dir(rules))
+            };
+            let floor = if b.v6 {
+                2 * MIN_CELL_PREFIX
+            } else {
+                MIN_CELL_PREFIX
+            };
+            let shortest = |saddr: bool| {
+                let mut len = u8::MAX;
+                for i in 0..list.len() {
+                    for d in dirs(i) {
+                        let p = if saddr { d.saddr } else { d.daddr };
+                        if let Some(p) = p.filter(|p| p.len >= floor) {
+                            len = len.min(p.len);
+                        }
+                    }
+                }
+                prefix_mask(b.v6, len.min(if b.v6 { 128 } else { 32 }))
+            };
+            b.smask = shortest(true);
+            b.dmask = shortest(false);
+            b.masks = self.masks.len() as u32;
+            let all = if list.len() == 64 {
+                u64::MAX
+            } else {
+                (1u64 << list.len()) - 1
+            };
+            for field in [M_SPORT, M_DPORT, M_SADDR, M_DADDR] {
+                cells.fill(0);
+                for i in 0..list.len() {
+                    for d in dirs(i) {
+                        let (lo, hi) = match field {
+                            M_SPORT => port_cells(d.sport),
+                            M_DPORT => port_cells(d.dport),
+                            M_SADDR => addr_cells(d.saddr, b.smask),
+                            _ => addr_cells(d.daddr, b.dmask),
+                        };
+                        for c in cells.get_mut(lo..=hi).unwrap_or(&mut []) {
+                            *c |= 1 << i;
+                        }
+                    }
+                }
+                if cells.iter().all(|&c| c == all) {
+                    continue;
+                }
+                b.fields |= field;
+                for &c in cells.iter() {
+                    self.masks.push(c)?;
+                }
+            }
+            self.buckets[bi] = b;
+        }
+        Ok(())
     }
 
     /// Every table's prefilter, keys and payloads.
@@ -703,6 +900,10 @@ impl<A: Alloc> Classifier<A> {
             }
             t.filter.off = words;
             words += t.filter.words;
+            if t.is_ports {
+                t.off = words;
+                words += PORT_WORDS as u32;
+            }
         }
         self.bits = filled::<A, u64>(0, words as usize)?;
         let mut painter = (Painter::<A, u64>::new()?, Painter::<A, u128>::new()?);
@@ -739,7 +940,11 @@ impl<A: Alloc> Classifier<A> {
                 keys.push(((t0 + k0) as u32, payload))?;
                 k0 = k1;
             }
-            self.place(rules, vars, ti, &keys)?;
+            if t.is_ports {
+                self.place_ports(rules, vars, ti, &keys)?;
+            } else {
+                self.place(rules, vars, ti, &keys)?;
+            }
             t0 = t1;
         }
         Ok(())
@@ -950,6 +1155,74 @@ impl<A: Alloc> Classifier<A> {
         ))
     }
 
+    /// Puts port table `ti`'s keys (`keys`: first variant, payload) in its
+    /// bitmap, counts and payloads.
+    fn place_ports(
+        &mut self,
+        rules: &[Rule],
+        vars: &[Var],
+        ti: usize,
+        keys: &[(u32, u32)],
+    ) -> Result<(), NoMem> {
+        let Some(mut t) = self.tables.get(ti).copied() else {
+            return Ok(());
+        };
+        let port_of = |v: u32| {
+            let d = vars.get(v as usize).map_or(NO_RULE, |v| v.dir(rules));
+            let p = if t.port == 16 { d.sport } else { d.dport };
+            p.map_or(0, |p| usize::from(p.lo))
+        };
+        let off = t.off as usize;
+        let Some(bits) = self.bits.get_mut(off..off + PORT_WORDS) else {
+            return Ok(());
+        };
+        for &(v, _) in keys {
+            let p = port_of(v);
+            set_bits(bits, p, p);
+        }
+        t.ranks = self.ranks.len() as u32;
+        let mut n = 0u32;
+        for w in bits.iter() {
+            // At most 64 * 1023 before the last word.
+            self.ranks.push(n as u16)?;
+            n += w.count_ones();
+        }
+        t.pays = self.pays.len() as u32;
+        for _ in 0..n {
+            self.pays.push(EMPTY)?;
+        }
+        t.reads = 1;
+        self.tables[ti] = t;
+        for &(v, payload) in keys {
+            let i = self.port_index(&t, port_of(v) as u32);
+            if let Some(x) = self.pays.get_mut(i) {
+                *x = payload;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where port `p`'s payload is in `pays` if port table `t` holds it,
+    /// else `usize::MAX`.
+    #[inline]
+    fn port_index(&self, t: &Table, p: u32) -> usize {
+        let (word, bit) = (p as usize / 64, p % 64);
+        let Some(&w) = self.bits.get(t.off as usize + word) else {
+            return usize::MAX;
+        };
+        // Bits 0..=bit, the port's on top.
+        let below = w << (63 - bit);
+        if below >> 63 == 0 {
+            return usize::MAX;
+        }
+        let rank = self
+            .ranks
+            .get(t.ranks as usize + word)
+            .copied()
+            .unwrap_or(0);
+        t.pays as usize + usize::from(rank) + below.count_ones() as usize - 1
+    }
+
     /// Number of rules compiled in.
     pub fn len(&self) -> usize {
         self.rules
@@ -979,7 +1252,7 @@ impl<A: Alloc> Classifier<A> {
             .bucket_of
             .get((usize::from(v6) << 8) | usize::from(proto))
             .and_then(|&b| self.buckets.get(usize::from(b)))
-            .and_then(|s| self.order.get(s.range()))
+            .and_then(|s| self.order.get(s.list.range()))
             .unwrap_or(&[]);
         let flat = list.iter().filter(|&&e| e & FLAT != 0).count();
         (list.len() - flat, flat)
@@ -991,7 +1264,7 @@ impl<A: Alloc> Classifier<A> {
     pub fn max_bucket_size(&self) -> (usize, usize) {
         let mut most = (0, 0);
         for b in self.buckets.iter() {
-            let list = self.order.get(b.range()).unwrap_or(&[]);
+            let list = self.order.get(b.list.range()).unwrap_or(&[]);
             let flat = list.iter().filter(|&&e| e & FLAT != 0).count();
             most = (most.0.max(list.len() - flat), most.1.max(flat));
         }
@@ -1004,14 +1277,17 @@ impl<A: Alloc> Classifier<A> {
             + self.flat.len() * size_of::<Flat>()
             + self.tables.len() * size_of::<Table>()
             + self.bucket_of.len() * size_of::<u16>()
-            + self.buckets.len() * size_of::<Span>()
+            + self.buckets.len() * size_of::<Bucket>()
             + self.order.len() * size_of::<u32>()
+            + self.masks.len() * size_of::<u64>()
             + self.slots.len() * size_of::<u64>()
             + self.spans.len() * size_of::<Span>()
             + self.segs.len() * size_of::<Seg>()
             + self.segs6.len() * size_of::<Seg6>()
             + self.boxes.len() * size_of::<PortBox>()
             + self.bits.len() * size_of::<u64>()
+            + self.ranks.len() * size_of::<u16>()
+            + self.pays.len() * size_of::<u32>()
     }
 
     /// The earliest rule matching `k` in either of its directions, if any.
@@ -1049,11 +1325,20 @@ impl<A: Alloc> Classifier<A> {
         let b = *self
             .bucket_of
             .get((usize::from(k.v6) << 8) | usize::from(k.proto))?;
-        let list = self.order.get(self.buckets.get(usize::from(b))?.range())?;
-        let w = Words::of(k);
-        let mut h = None;
+        let b = self.buckets.get(usize::from(b))?;
+        let list = self.order.get(b.list.range())?;
+        let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
         let mut best = NONE;
-        for &e in list {
+        // The packet's words, once a hash table needs them.
+        let mut w = None;
+        let mut m = self.candidates(b, k, list.len());
+        c.skipped(list.len(), m);
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let Some(&e) = list.get(i) else {
+                break;
+            };
             if e & FLAT != 0 {
                 let Some(f) = self.flat.get((e & !FLAT) as usize) else {
                     break;
@@ -1062,7 +1347,7 @@ impl<A: Alloc> Classifier<A> {
                     break;
                 }
                 c.flat();
-                if f.matches(*h.get_or_insert_with(|| head(k)), k) {
+                if flat_test(f, k) {
                     best = f.rule;
                 }
                 continue;
@@ -1076,17 +1361,67 @@ impl<A: Alloc> Classifier<A> {
             if t.needs_ports && !k.has_ports {
                 continue;
             }
-            if t.filter.kind != F_NONE && !self.passes(t, &w) {
-                c.filtered();
-                continue;
-            }
-            c.table();
-            let p = self.probe(t, &w, c);
+            let p = if t.is_ports {
+                c.table();
+                c.slot();
+                let i = self.port_index(t, ports.wrapping_shr(u32::from(t.port)) & 0xffff);
+                self.pays.get(i).copied().unwrap_or(EMPTY)
+            } else {
+                self.probe_hashed(t, k, &mut w, c)
+            };
             if p != EMPTY {
                 best = best.min(self.resolve(t, p, k, best, c));
             }
         }
         (best != NONE).then_some(best)
+    }
+
+    /// The entries of bucket `b` (of `n`) that `k` may match, by its shared
+    /// prefilters: bit i for the i-th.
+    #[inline]
+    fn candidates(&self, b: &Bucket, k: &PacketKey, n: usize) -> u64 {
+        let mut m = if n >= 64 {
+            u64::MAX
+        } else {
+            1u64.wrapping_shl(n as u32).wrapping_sub(1)
+        };
+        if b.fields == 0 {
+            return m;
+        }
+        let mut at = b.masks as usize;
+        let cells = [
+            (M_SPORT, usize::from(k.sport >> 8)),
+            (M_DPORT, usize::from(k.dport >> 8)),
+            (M_SADDR, addr_cell(k.saddr, b.smask)),
+            (M_DADDR, addr_cell(k.daddr, b.dmask)),
+        ];
+        for (field, cell) in cells {
+            if b.fields & field != 0 {
+                m &= self.masks.get(at + cell).copied().unwrap_or(u64::MAX);
+                at += CELLS;
+            }
+        }
+        m
+    }
+
+    /// The payload of `k`'s key in hash table `t` if its prefilter lets
+    /// `k` through, else EMPTY (out of line: the lookup's loop then keeps
+    /// neither the packet's words nor the slots in registers).
+    #[inline(never)]
+    fn probe_hashed<C: Count>(
+        &self,
+        t: &Table,
+        k: &PacketKey,
+        w: &mut Option<Words>,
+        c: &mut C,
+    ) -> u32 {
+        let w = w.get_or_insert_with(|| Words::of(k));
+        if t.filter.kind != F_NONE && !self.passes(t, w) {
+            c.filtered();
+            return EMPTY;
+        }
+        c.table();
+        self.probe(t, w, c)
     }
 
     /// The payload of `k`'s key in table `t`, or EMPTY.
@@ -1180,6 +1515,45 @@ impl<A: Alloc> Classifier<A> {
             }
         }
     }
+}
+
+/// The cells (`port >> 8`) of a rule direction's port, all if it names none.
+fn port_cells(p: Option<PortRange>) -> (usize, usize) {
+    p.map_or((0, CELLS - 1), |p| {
+        (usize::from(p.lo >> 8), usize::from(p.hi >> 8))
+    })
+}
+
+/// The cell of an address: a hash of its bits in `mask`.
+#[inline]
+fn addr_cell(a: u128, mask: u128) -> usize {
+    let x = a & mask;
+    (((x >> 64) as u64 ^ x as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+}
+
+/// The cells of a rule direction's address prefix, for cells that hash the
+/// address's bits in `mask`: one if the prefix holds them all, else all.
+fn addr_cells(p: Option<Prefix>, mask: u128) -> (usize, usize) {
+    match p {
+        Some(p) if prefix_holds(p, mask) => {
+            let c = addr_cell(p.addr, mask);
+            (c, c)
+        }
+        _ => (0, CELLS - 1),
+    }
+}
+
+/// Whether prefix `p` fixes every bit of `mask` (its length is at least
+/// the mask's).
+fn prefix_holds(p: Prefix, mask: u128) -> bool {
+    u32::from(p.len) >= mask.count_ones()
+}
+
+/// Whether flat test `f` matches `k` (out of line in a large set's lookup:
+/// its loop then keeps the packet's fields out of registers).
+#[inline(never)]
+fn flat_test(f: &Flat, k: &PacketKey) -> bool {
+    f.matches(head(k), k)
 }
 
 /// Every rule's variants, with their shapes decided, sorted by table, then

@@ -231,6 +231,11 @@ pub fn check_bounds(c: &rules::Classifier<Host>, k: &rules::PacketKey, got: Opti
         cost.flats as usize <= flats.max(2 * classify::LINEAR_MAX) && flats <= MAX_FLAT,
         "{cost:?}: {flats} flat tests in the bucket of {k:?}"
     );
+    assert!(
+        visited + cost.flats as usize + cost.skipped as usize <= tables + flats
+            || c.len() <= classify::LINEAR_MAX,
+        "{cost:?}: {tables} tables and {flats} flat tests in the bucket of {k:?}"
+    );
     let probes = cost.tables as usize;
     assert!(cost.slots as usize <= probes * MAX_SLOTS, "{cost:?}");
     assert!(

@@ -508,7 +508,9 @@ fn the_guest_tests_sets() {
 // ------------------------------------------------------------------ memory
 
 /// Bytes of the compiled set per rule, and the most the build held at once
-/// over the compiled size (through a counting allocator).
+/// (through a counting allocator) over the compiled size or the rules it
+/// was built from, whichever is larger (a port table is smaller than the
+/// rules it holds).
 fn memory(text: &str) -> (usize, f64) {
     let (ours, _) = both(text);
     PEAK.with(|p| p.set(0));
@@ -516,7 +518,8 @@ fn memory(text: &str) -> (usize, f64) {
     let c = Classifier::<Counting>::build(&ours).unwrap_or_else(|e| panic!("{e:?}"));
     let peak = PEAK.with(Cell::get);
     let size = c.memory();
-    (size / ours.len(), peak as f64 / size as f64)
+    let input = ours.len() * std::mem::size_of_val(&ours[0]);
+    (size / ours.len(), peak as f64 / size.max(input) as f64)
 }
 
 #[test]
@@ -531,7 +534,7 @@ fn memory_follows_the_rules() {
         .map(|i| format!("ip6 udp daddr 2001:db8:{i:x}::/48 dport 4789\n"))
         .collect();
     for (what, text, most) in [
-        ("65,536 exact ports", ports.as_str(), 80),
+        ("65,536 exact ports", ports.as_str(), 16),
         ("65,536 IPv4 prefixes of 9 lengths", prefixes.as_str(), 80),
         ("65,536 IPv6 /48 with a port", v6.as_str(), 200),
         ("the 7-shape mix", &seven_shapes(10_000), 100),
@@ -733,5 +736,103 @@ fn a_ninth_table_is_refused() {
         (l.kind, l.count, l.max, l.index),
         (LimitKind::Tables, 9, MAX_TABLES, 256),
         "{l}"
+    );
+}
+
+// ------------------------------------------------ port tables, shared masks
+
+/// The benchmarks' packet: UDP 10.9.0.2:40000 to 10.9.0.1:53.
+fn bench_packet() -> PacketKey {
+    PacketKey {
+        proto: 17,
+        saddr: 0x0a09_0002,
+        daddr: 0x0a09_0001,
+        has_ports: true,
+        sport: 40000,
+        dport: 53,
+        ..Default::default()
+    }
+}
+
+/// 10,000 `udp dport N` (S10k): two port tables (each rule and its
+/// reverse); the packet probes one bit of the first, and its bucket's
+/// shared prefilter skips the other (no rule has source port 40000).
+#[test]
+fn ten_thousand_ports_are_one_probe() {
+    let mut text: String = (0..9999)
+        .map(|i| format!("udp dport {}\n", 1024 + i))
+        .collect();
+    text.push_str("udp dport 53\n");
+    let c = accepted(&text, 4000);
+    let (got, cost) = c.lookup_cost(&bench_packet());
+    assert_eq!(got, Some(9999));
+    assert_eq!(
+        (
+            cost.tables,
+            cost.slots,
+            cost.filtered,
+            cost.skipped,
+            cost.flats
+        ),
+        (1, 1, 0, 1, 0),
+        "{cost:?}"
+    );
+    // The reverse direction's table answers a reply (source port 53).
+    let mut reply = bench_packet();
+    (reply.sport, reply.dport) = (53, 40000);
+    assert_eq!(c.lookup(&reply), Some(9999));
+}
+
+/// The adversarial family (`ip saddr P/A daddr Q/B oneway`, every
+/// source prefix holding the packet's source, no destination prefix its
+/// destination), as much of it as the bounds accept, then `udp dport 53`:
+/// the shared destination-address prefilter (a hash of the first 17 bits,
+/// the shortest destination prefix) skips every table and flat test of the
+/// family, so the packet tries one flat test (`udp dport 53`'s: its few
+/// directions have no table).
+#[test]
+fn the_adversarial_family_is_skipped_whole() {
+    let net = |a: u32, len: u32| {
+        let a = a & (u32::MAX << (32 - len));
+        format!(
+            "{}.{}.{}.{}/{len}",
+            a >> 24,
+            (a >> 16) & 255,
+            (a >> 8) & 255,
+            a & 255
+        )
+    };
+    let (src, far) = (0x0a09_0002u32, 0x0a09_8000u32);
+    let family: Vec<String> = (17..=32)
+        .rev()
+        .flat_map(|b| (1..=32).rev().map(move |a| (a, b)))
+        .map(|(a, b)| format!("ip saddr {} daddr {} oneway", net(src, a), net(far, b)))
+        .collect();
+    let with = |n: usize| {
+        let mut t = family[..n].join("\n");
+        t.push_str("\nudp dport 53\n");
+        t
+    };
+    // The longest accepted part (accepted lengths are a prefix of 0..=len).
+    let (mut lo, mut hi) = (0, family.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let (ours, _) = both(&with(mid));
+        if Classifier::<Host>::build(&ours).is_ok() {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    assert!(lo > 200, "only {lo} rules of the family accepted");
+    let c = accepted(&with(lo), 2000);
+    let (tables, flats) = c.bucket_size(false, 17);
+    assert_eq!((tables, flats), (MAX_TABLES, 10), "the bucket is full");
+    let (got, cost) = c.lookup_cost(&bench_packet());
+    assert_eq!(got, Some(lo as u32));
+    assert_eq!(
+        (cost.tables, cost.flats, cost.filtered, cost.skipped),
+        (0, 1, 0, (tables + flats - 1) as u32),
+        "{cost:?}"
     );
 }
