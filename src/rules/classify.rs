@@ -42,9 +42,9 @@
 //! build with [`BuildError::Limit`], which says which bound and what to do.
 //!
 //! **Port tables**: a table keyed by one exact port alone, from
-//! [`PORT_TABLE`] variants on, is a bitmap of its ports with a count per 64
-//! ports and its payloads in port order: a probe reads one bit, then one
-//! count and one payload, with no hash and no key to compare.
+//! [`PORT_TABLE`] variants on, is a direct map in two levels (blocks of 64
+//! ports): a probe reads the port's block offset, then its payload, with no
+//! hash and no key to compare.
 //!
 //! **Prefilters**, all superset tests (they never change a result):
 //! - shared per field, per bucket ([`Bucket`]): for each of the source and
@@ -98,16 +98,17 @@ const FLAT: u32 = 1 << 31;
 const _: () = assert!(MAX_TABLES + MAX_FLAT <= 64);
 
 /// A table keyed by one exact port (and nothing else hashed) with at
-/// least this many rule directions is a *port table*: a bitmap of its ports
-/// (8 KiB), each 64 ports' count of earlier ports (2 KiB) and its payloads
-/// in port order. A probe reads one bit, and on a hit one count and one
-/// payload: no hash, no key to compare, and no prefilter (the bitmap is
-/// exact). From this many directions on it is smaller than the hash table
-/// and prefilter it replaces would be.
+/// least this many rule directions is a *port table*: a direct map in two
+/// levels, 1,024 blocks of 64 ports (4 KiB of block offsets), each block
+/// that holds a port 64 payloads (256 bytes). A probe reads the port's
+/// block offset, then its payload: no hash, no key to compare, and no
+/// prefilter (the map is exact). At most 4 KiB plus 256 bytes per port,
+/// 4 bytes per port when they are dense.
 pub const PORT_TABLE: usize = 128;
 
-/// Words of a port table's bitmap, and its counts.
-const PORT_WORDS: usize = 65536 / 64;
+/// Ports per block of a port table, and its blocks.
+const PORT_BLOCK: usize = 64;
+const PORT_BLOCKS: usize = 65536 / PORT_BLOCK;
 
 /// A bucket's shared prefilters: for each field that tells its entries
 /// apart, 256 masks (one per *cell* of the field's values), bit i set when
@@ -214,13 +215,10 @@ struct Table {
     needs_ports: bool,
     filter: Filter,
     /// A port table (see [`PORT_TABLE`]): the packet's ports word shifted
-    /// right by `port` (16 for the source port) is its key; `off` is its
-    /// bitmap's in `bits`, `ranks` its counts' in `ranks`, `pays` its
-    /// payloads' in `pays`.
+    /// right by `port` (16 for the source port) is its key; its blocks'
+    /// offsets in `pays` are `blocks[off..off + PORT_BLOCKS]`.
     is_ports: bool,
     port: u8,
-    ranks: u32,
-    pays: u32,
     /// Variants in the table (while building).
     vars: u32,
     /// Its variants are tested one by one instead: `flat[flats]`.
@@ -313,11 +311,11 @@ pub struct Classifier<A: Alloc> {
     segs: A::Buf<Seg>,
     segs6: A::Buf<Seg6>,
     boxes: A::Buf<PortBox>,
-    /// The prefilters' bits and the port tables' bitmaps.
+    /// The prefilters' bits.
     bits: A::Buf<u64>,
-    /// Port tables: ports set in the bitmap's earlier words, per word.
-    ranks: A::Buf<u16>,
-    /// Port tables: payloads in port order.
+    /// Port tables: each block's offset in `pays` (EMPTY: no port in it).
+    blocks: A::Buf<u32>,
+    /// Port tables: the blocks' payloads.
     pays: A::Buf<u32>,
     rules: usize,
     needs_ports: bool,
@@ -412,7 +410,7 @@ impl<A: Alloc> Classifier<A> {
             segs6: A::Buf::with_capacity(0)?,
             boxes: A::Buf::with_capacity(0)?,
             bits: A::Buf::with_capacity(0)?,
-            ranks: A::Buf::with_capacity(0)?,
+            blocks: A::Buf::with_capacity(0)?,
             pays: A::Buf::with_capacity(0)?,
             rules,
             needs_ports: false,
@@ -447,7 +445,7 @@ impl<A: Alloc> Classifier<A> {
         c.segs = tight::<A, Seg>(&c.segs)?;
         c.segs6 = tight::<A, Seg6>(&c.segs6)?;
         c.boxes = tight::<A, PortBox>(&c.boxes)?;
-        c.ranks = tight::<A, u16>(&c.ranks)?;
+        c.blocks = tight::<A, u32>(&c.blocks)?;
         c.pays = tight::<A, u32>(&c.pays)?;
         Ok(c)
     }
@@ -499,8 +497,6 @@ impl<A: Alloc> Classifier<A> {
                 filter,
                 is_ports,
                 port: if shape.hashed == H_SPORT { 16 } else { 0 },
-                ranks: 0,
-                pays: 0,
                 vars: (t1 - t0) as u32,
                 flats: None,
             })?;
@@ -900,10 +896,6 @@ impl<A: Alloc> Classifier<A> {
             }
             t.filter.off = words;
             words += t.filter.words;
-            if t.is_ports {
-                t.off = words;
-                words += PORT_WORDS as u32;
-            }
         }
         self.bits = filled::<A, u64>(0, words as usize)?;
         let mut painter = (Painter::<A, u64>::new()?, Painter::<A, u128>::new()?);
@@ -1156,7 +1148,7 @@ impl<A: Alloc> Classifier<A> {
     }
 
     /// Puts port table `ti`'s keys (`keys`: first variant, payload) in its
-    /// bitmap, counts and payloads.
+    /// blocks.
     fn place_ports(
         &mut self,
         rules: &[Rule],
@@ -1167,60 +1159,44 @@ impl<A: Alloc> Classifier<A> {
         let Some(mut t) = self.tables.get(ti).copied() else {
             return Ok(());
         };
-        let port_of = |v: u32| {
-            let d = vars.get(v as usize).map_or(NO_RULE, |v| v.dir(rules));
-            let p = if t.port == 16 { d.sport } else { d.dport };
-            p.map_or(0, |p| usize::from(p.lo))
-        };
-        let off = t.off as usize;
-        let Some(bits) = self.bits.get_mut(off..off + PORT_WORDS) else {
-            return Ok(());
-        };
-        for &(v, _) in keys {
-            let p = port_of(v);
-            set_bits(bits, p, p);
-        }
-        t.ranks = self.ranks.len() as u32;
-        let mut n = 0u32;
-        for w in bits.iter() {
-            // At most 64 * 1023 before the last word.
-            self.ranks.push(n as u16)?;
-            n += w.count_ones();
-        }
-        t.pays = self.pays.len() as u32;
-        for _ in 0..n {
-            self.pays.push(EMPTY)?;
-        }
+        t.off = self.blocks.len() as u32;
         t.reads = 1;
         self.tables[ti] = t;
+        for _ in 0..PORT_BLOCKS {
+            self.blocks.push(EMPTY)?;
+        }
         for &(v, payload) in keys {
-            let i = self.port_index(&t, port_of(v) as u32);
-            if let Some(x) = self.pays.get_mut(i) {
+            let d = vars.get(v as usize).map_or(NO_RULE, |v| v.dir(rules));
+            let p = if t.port == 16 { d.sport } else { d.dport };
+            let p = p.map_or(0, |p| usize::from(p.lo));
+            let Some(b) = self.blocks.get_mut(t.off as usize + p / PORT_BLOCK) else {
+                continue;
+            };
+            if *b == EMPTY {
+                *b = self.pays.len() as u32;
+                for _ in 0..PORT_BLOCK {
+                    self.pays.push(EMPTY)?;
+                }
+            }
+            if let Some(x) = self.pays.get_mut(*b as usize + p % PORT_BLOCK) {
                 *x = payload;
             }
         }
         Ok(())
     }
 
-    /// Where port `p`'s payload is in `pays` if port table `t` holds it,
-    /// else `usize::MAX`.
+    /// The payload of port `p` in port table `t`, or EMPTY.
     #[inline]
-    fn port_index(&self, t: &Table, p: u32) -> usize {
-        let (word, bit) = (p as usize / 64, p % 64);
-        let Some(&w) = self.bits.get(t.off as usize + word) else {
-            return usize::MAX;
-        };
-        // Bits 0..=bit, the port's on top.
-        let below = w << (63 - bit);
-        if below >> 63 == 0 {
-            return usize::MAX;
+    fn port_payload(&self, t: &Table, p: u32) -> u32 {
+        let p = p as usize;
+        match self.blocks.get(t.off as usize + p / PORT_BLOCK) {
+            Some(&b) if b != EMPTY => self
+                .pays
+                .get(b as usize + p % PORT_BLOCK)
+                .copied()
+                .unwrap_or(EMPTY),
+            _ => EMPTY,
         }
-        let rank = self
-            .ranks
-            .get(t.ranks as usize + word)
-            .copied()
-            .unwrap_or(0);
-        t.pays as usize + usize::from(rank) + below.count_ones() as usize - 1
     }
 
     /// Number of rules compiled in.
@@ -1286,7 +1262,7 @@ impl<A: Alloc> Classifier<A> {
             + self.segs6.len() * size_of::<Seg6>()
             + self.boxes.len() * size_of::<PortBox>()
             + self.bits.len() * size_of::<u64>()
-            + self.ranks.len() * size_of::<u16>()
+            + self.blocks.len() * size_of::<u32>()
             + self.pays.len() * size_of::<u32>()
     }
 
@@ -1364,8 +1340,7 @@ impl<A: Alloc> Classifier<A> {
             let p = if t.is_ports {
                 c.table();
                 c.slot();
-                let i = self.port_index(t, ports.wrapping_shr(u32::from(t.port)) & 0xffff);
-                self.pays.get(i).copied().unwrap_or(EMPTY)
+                self.port_payload(t, ports.wrapping_shr(u32::from(t.port)) & 0xffff)
             } else {
                 self.probe_hashed(t, k, &mut w, c)
             };

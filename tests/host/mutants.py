@@ -93,7 +93,7 @@ MUTANTS = [
      "bounds: a key of exactly MAX_BOXES boxes refused"),
     ("C21", "classify.rs", "                if count <= MAX_TABLES {", "                if count <= MAX_TABLES + 1 {",
      "bounds: one table more than MAX_TABLES accepted"),
-    ("C22", "classify.rs", "below.count_ones() as usize - 1", "below.count_ones() as usize",
+    ("C22", "classify.rs", "                .get(b as usize + p % PORT_BLOCK)", "                .get(b as usize + (p + 1) % PORT_BLOCK)",
      "compiled: a port table's payload one port off"),
     ("C23", "classify.rs", "port: if shape.hashed == H_SPORT { 16 } else { 0 },", "port: if shape.hashed == H_SPORT { 0 } else { 16 },",
      "compiled: a port table reads the other port"),

@@ -93,7 +93,7 @@ for a in fd00:1::1 10.0.1.1; do ip -n "$B" neigh replace $a lladdr "$amac" dev b
 # the UDP-Lite socket checks are then skipped, with that reason.
 udplite=
 python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)' 2>/dev/null && udplite=1
-servers= want=
+servers="" want=""
 for s in ${udplite:+"udplite 10.0.1.2 7003" "udplite 10.0.1.2 7004"} "tcp fd00:1::2 7100" "tcp fd00:1::2 7101" \
 	"udp 10.0.1.2 7200" "udp 10.0.1.2 7400" "udp 10.0.1.2 7401"; do
 	ag "$B" serve $s; servers+="$AR "; want+="serving "
