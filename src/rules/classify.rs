@@ -75,7 +75,7 @@ use super::key::PacketKey;
 pub use super::limit::{
     BuildError, Limit, LimitKind, MAX_BOXES, MAX_FLAT, MAX_SLOTS, MAX_TABLES, SMALL_SHAPE,
 };
-use super::rule::{prefix_mask, PortRange, Prefix, Rule};
+use super::rule::{prefix_mask, Family, PortRange, Prefix, Rule};
 use super::shape::{
     addr_field, decide, fields_of, len_of, pre_shape, prefix_words, shape_of, KeyDef, Shape, Var,
     Words, ANY_PROTO, H_DPORT, H_SPORT, MAX_WORDS, NO_RULE, RES_BOXES, RES_DADDR, RES_DPORT,
@@ -98,13 +98,34 @@ const FLAT: u32 = 1 << 31;
 const _: () = assert!(MAX_TABLES + MAX_FLAT <= 64);
 
 /// A table keyed by one exact port (and nothing else hashed) with at
-/// least this many rule directions is a *port table*: a direct map in two
-/// levels, 1,024 blocks of 64 ports (4 KiB of block offsets), each block
-/// that holds a port 64 payloads (256 bytes). A probe reads the port's
-/// block offset, then its payload: no hash, no key to compare, and no
-/// prefilter (the map is exact). At most 4 KiB plus 256 bytes per port,
-/// 4 bytes per port when they are dense.
+/// least this many rule directions is a *port table* if that takes at most
+/// twice the memory of the hash table it replaces ([`port_table_pays`]): a
+/// direct map in two levels, 1,024 blocks of 64 ports (4 KiB of block
+/// offsets), each block that holds a port 64 payloads (256 bytes). A probe
+/// reads the port's block offset, then its payload: no hash, no key to
+/// compare, and no prefilter (the map is exact).
 pub const PORT_TABLE: usize = 128;
+
+/// Whether a table of the variants `vars`, keyed by one port (the source
+/// port if `source`), is a port table: when it takes at most twice the
+/// bytes of the hash table and prefilter it replaces (a probe of it is far
+/// cheaper). A port table is 4 KiB and 256 bytes per block holding a port.
+fn port_table_pays(rules: &[Rule], vars: &[Var], source: bool) -> bool {
+    let mut blocks = [0u64; PORT_BLOCKS / 64];
+    for v in vars {
+        let d = v.dir(rules);
+        let p = if source { d.sport } else { d.dport };
+        let b = p.map_or(0, |p| usize::from(p.lo)) / PORT_BLOCK;
+        if let Some(w) = blocks.get_mut(b / 64) {
+            *w |= 1 << (b % 64);
+        }
+    }
+    let used: usize = blocks.iter().map(|w| w.count_ones() as usize).sum();
+    let n = vars.len();
+    let hash =
+        (2 * n).next_power_of_two() * 16 + ((n * 16).next_power_of_two() / 8).clamp(64, 8192);
+    PORT_BLOCKS * 4 + used * PORT_BLOCK * 4 <= 2 * hash
+}
 
 /// Ports per block of a port table, and its blocks.
 const PORT_BLOCK: usize = 64;
@@ -123,6 +144,20 @@ const M_DPORT: u8 = 2;
 const M_SADDR: u8 = 4;
 const M_DADDR: u8 = 8;
 const CELLS: usize = 256;
+
+/// The shared prefilters of a set take at most this many bytes, plus
+/// [`MASK_BYTES_PER_VAR`] per rule direction (so the most a bucket takes,
+/// 8 KiB, is always there for the two buckets of every protocol).
+const MASK_BYTES: usize = 16 << 10;
+const MASK_BYTES_PER_VAR: usize = 64;
+
+/// A set of cells (one bit each).
+type CellSet = [u64; CELLS / 64];
+
+/// Whether a set holds every cell.
+fn is_full(s: &CellSet) -> bool {
+    s.iter().all(|&w| w == u64::MAX)
+}
 
 /// Address prefixes shorter than this (IPv4; twice this for IPv6) do not
 /// set a bucket's address cells' length: they are in every cell.
@@ -254,6 +289,8 @@ pub struct Cost {
 
 /// Counts a lookup's work; the datapath's `()` counts nothing.
 trait Count {
+    /// Whether the buckets' shared prefilters are used.
+    const MASKS: bool = true;
     fn table(&mut self) {}
     fn slot(&mut self) {}
     fn steps(&mut self, _n: u32) {}
@@ -265,6 +302,14 @@ trait Count {
 }
 
 impl Count for () {}
+
+/// A lookup that ignores the shared prefilters (for tests: it must find
+/// what a lookup finds).
+struct Unmasked;
+
+impl Count for Unmasked {
+    const MASKS: bool = false;
+}
 
 impl Count for Cost {
     fn table(&mut self) {
@@ -474,10 +519,12 @@ impl<A: Alloc> Classifier<A> {
                 min_rule = min_rule.min(vars[t1].rule);
                 t1 += 1;
             }
+            let source = shape.hashed == H_SPORT;
             let is_ports = shape.slen == 0
                 && shape.dlen == 0
-                && (shape.hashed == H_DPORT || shape.hashed == H_SPORT)
-                && t1 - t0 >= PORT_TABLE;
+                && (shape.hashed == H_DPORT || source)
+                && t1 - t0 >= PORT_TABLE
+                && port_table_pays(rules, &vars[t0..t1], source);
             let filter = if is_ports {
                 Filter::default()
             } else {
@@ -794,95 +841,181 @@ impl<A: Alloc> Classifier<A> {
     }
 
     /// Every bucket's shared prefilters (see [`Bucket`]), for the fields
-    /// that tell its entries apart.
+    /// that tell its entries apart, the buckets with the most tables first,
+    /// while they fit in [`MASK_BYTES`] plus [`MASK_BYTES_PER_VAR`] a
+    /// variant (a bucket past that has none: slower, never wrong). Each
+    /// entry's cells are worked out once, not once per bucket it is in.
     fn plan_masks(&mut self, rules: &[Rule], vars: &[Var]) -> Result<(), NoMem> {
-        // Each table's variants, and each flat test's.
-        let mut starts = A::Buf::<u32>::with_capacity(self.tables.len())?;
-        let mut flat_var = filled::<A, u32>(0, self.flat.len())?;
+        // Entries: table `ti` is `ti`, flat test `fi` is `tables + fi`.
+        let nt = self.tables.len();
+        let ne = nt + self.flat.len();
+        let mut first = filled::<A, (u32, u32)>((0, 0), ne)?;
         let mut at = 0;
-        for t in self.tables.iter() {
-            starts.push(at)?;
+        for (ti, t) in self.tables.iter().enumerate() {
+            if let Some(x) = first.get_mut(ti) {
+                *x = (at, t.vars);
+            }
             if let Some(f) = t.flats {
                 for j in 0..f.len {
-                    if let Some(x) = flat_var.get_mut((f.off + j) as usize) {
-                        *x = at + j;
+                    if let Some(x) = first.get_mut(nt + (f.off + j) as usize) {
+                        *x = (at + j, 1);
                     }
                 }
             }
             at += t.vars;
         }
-        let mut cells = filled::<A, u64>(0, CELLS)?;
-        for bi in 0..self.buckets.len() {
-            let mut b = self.buckets[bi];
-            let list = self.order.get(b.list.range()).unwrap_or(&[]);
-            if list.len() < 2 || list.len() > 64 {
-                continue;
-            }
-            // The variants of entry `i` of the list.
-            let dirs = |i: usize| {
-                let e = list.get(i).copied().unwrap_or(0);
-                let span = if e & FLAT != 0 {
-                    let v = flat_var.get((e & !FLAT) as usize).copied().unwrap_or(0);
-                    v..v + 1
-                } else {
-                    let v = starts.get(e as usize).copied().unwrap_or(0);
-                    v..v + self.tables.get(e as usize).map_or(0, |t| t.vars)
-                };
-                vars.get(span.start as usize..span.end as usize)
-                    .unwrap_or(&[])
-                    .iter()
-                    .map(|v| v.dir(rules))
-            };
-            let floor = if b.v6 {
-                2 * MIN_CELL_PREFIX
-            } else {
-                MIN_CELL_PREFIX
-            };
-            let shortest = |saddr: bool| {
-                let mut len = u8::MAX;
-                for i in 0..list.len() {
-                    for d in dirs(i) {
-                        let p = if saddr { d.saddr } else { d.daddr };
-                        if let Some(p) = p.filter(|p| p.len >= floor) {
-                            len = len.min(p.len);
-                        }
+        let dirs = |e: usize| {
+            let (v, n) = first.get(e).copied().unwrap_or((0, 0));
+            vars.get(v as usize..(v + n) as usize)
+                .unwrap_or(&[])
+                .iter()
+                .map(|v| v.dir(rules))
+        };
+        // Per entry: its port cells, and its shortest source and
+        // destination prefixes that count (`u8::MAX`: none).
+        let mut ports = filled::<A, [CellSet; 2]>([[0; 4]; 2], ne)?;
+        let mut short = filled::<A, [u8; 2]>([u8::MAX; 2], ne)?;
+        for e in 0..ne {
+            let mut p = [[0u64; 4]; 2];
+            let mut sh = [u8::MAX; 2];
+            for d in dirs(e) {
+                for (set, r) in p.iter_mut().zip([d.sport, d.dport]) {
+                    if !is_full(set) {
+                        let (lo, hi) = port_cells(r);
+                        set_bits(set, lo, hi);
                     }
                 }
-                prefix_mask(b.v6, len.min(if b.v6 { 128 } else { 32 }))
+                let floor = if d.family == Family::V6 {
+                    2 * MIN_CELL_PREFIX
+                } else {
+                    MIN_CELL_PREFIX
+                };
+                for (x, a) in sh.iter_mut().zip([d.saddr, d.daddr]) {
+                    if let Some(a) = a.filter(|a| a.len >= floor) {
+                        *x = (*x).min(a.len);
+                    }
+                }
+            }
+            if let (Some(x), Some(y)) = (ports.get_mut(e), short.get_mut(e)) {
+                (*x, *y) = (p, sh);
+            }
+        }
+        // Per entry and address field: its cells for the last mask length
+        // asked (0: none yet).
+        let mut addrs = filled::<A, [(u8, CellSet); 2]>([(0, [0; 4]); 2], ne)?;
+        // The buckets worth it, most tables first.
+        let mut todo = A::Buf::<(u32, u32, u32)>::with_capacity(0)?;
+        for (bi, b) in self.buckets.iter().enumerate() {
+            let list = self.order.get(b.list.range()).unwrap_or(&[]);
+            if list.len() >= 2 {
+                let tables = list.iter().filter(|&&e| e & FLAT == 0).count() as u32;
+                todo.push((u32::MAX - tables, u32::MAX - list.len() as u32, bi as u32))?;
+            }
+        }
+        sort::sort(&mut todo);
+        let budget = (MASK_BYTES + MASK_BYTES_PER_VAR * vars.len()) / size_of::<u64>();
+        let mut cells = filled::<A, u64>(0, CELLS)?;
+        for &(_, _, bi) in todo.iter() {
+            let bi = bi as usize;
+            let Some(mut b) = self.buckets.get(bi).copied() else {
+                continue;
             };
-            b.smask = shortest(true);
-            b.dmask = shortest(false);
-            b.masks = self.masks.len() as u32;
-            let all = if list.len() == 64 {
+            let list = self.order.get(b.list.range()).unwrap_or(&[]);
+            let entry = |e: u32| {
+                if e & FLAT != 0 {
+                    nt + (e & !FLAT) as usize
+                } else {
+                    e as usize
+                }
+            };
+            let width = if b.v6 { 128 } else { 32 };
+            for (f, m) in [(0, &mut b.smask), (1, &mut b.dmask)] {
+                let len = list
+                    .iter()
+                    .map(|&e| short.get(entry(e)).map_or(u8::MAX, |s| s[f]))
+                    .min()
+                    .unwrap_or(u8::MAX);
+                *m = prefix_mask(b.v6, len.min(width));
+            }
+            // Every field's masks, kept if they tell the entries apart.
+            let all = if list.len() >= 64 {
                 u64::MAX
             } else {
-                (1u64 << list.len()) - 1
+                1u64.wrapping_shl(list.len() as u32).wrapping_sub(1)
             };
+            let mut kept = 0;
+            let off = self.masks.len();
             for field in [M_SPORT, M_DPORT, M_SADDR, M_DADDR] {
                 cells.fill(0);
-                for i in 0..list.len() {
-                    for d in dirs(i) {
-                        let (lo, hi) = match field {
-                            M_SPORT => port_cells(d.sport),
-                            M_DPORT => port_cells(d.dport),
-                            M_SADDR => addr_cells(d.saddr, b.smask),
-                            _ => addr_cells(d.daddr, b.dmask),
-                        };
-                        for c in cells.get_mut(lo..=hi).unwrap_or(&mut []) {
-                            *c |= 1 << i;
+                let mut always = 0u64;
+                for (i, &e) in list.iter().enumerate() {
+                    let e = entry(e);
+                    let set = match field {
+                        M_SPORT | M_DPORT => {
+                            let f = usize::from(field == M_DPORT);
+                            ports.get(e).map_or([u64::MAX; 4], |p| p[f])
+                        }
+                        _ => {
+                            let f = usize::from(field == M_DADDR);
+                            let mask = if f == 0 { b.smask } else { b.dmask };
+                            let len = mask.count_ones() as u8;
+                            match addrs.get_mut(e) {
+                                Some(a) if a[f].0 == len + 1 => a[f].1,
+                                Some(a) => {
+                                    let mut set = [0u64; 4];
+                                    for d in dirs(e) {
+                                        let (lo, hi) = addr_cells(
+                                            if f == 0 { d.saddr } else { d.daddr },
+                                            mask,
+                                        );
+                                        set_bits(&mut set, lo, hi);
+                                        if is_full(&set) {
+                                            break;
+                                        }
+                                    }
+                                    a[f] = (len + 1, set);
+                                    set
+                                }
+                                None => [u64::MAX; 4],
+                            }
+                        }
+                    };
+                    if is_full(&set) {
+                        always |= 1 << i;
+                        continue;
+                    }
+                    for (w, &bits) in set.iter().enumerate() {
+                        let mut bits = bits;
+                        while bits != 0 {
+                            if let Some(c) = cells.get_mut(w * 64 + bits.trailing_zeros() as usize)
+                            {
+                                *c |= 1 << i;
+                            }
+                            bits &= bits - 1;
                         }
                     }
                 }
-                if cells.iter().all(|&c| c == all) {
+                if always == all || cells.iter().all(|&c| c | always == all) {
                     continue;
                 }
+                if self.masks.len() + CELLS > budget {
+                    break;
+                }
                 b.fields |= field;
+                kept += 1;
                 for &c in cells.iter() {
-                    self.masks.push(c)?;
+                    self.masks.push(c | always)?;
                 }
             }
-            self.buckets[bi] = b;
+            if kept > 0 && self.masks.len() <= budget {
+                b.masks = off as u32;
+                self.buckets[bi] = b;
+            } else {
+                // Over the budget: this bucket has none.
+                self.masks.truncate(off);
+            }
         }
+        self.masks = tight::<A, u64>(&self.masks)?;
         Ok(())
     }
 
@@ -1272,6 +1405,13 @@ impl<A: Alloc> Classifier<A> {
         self.find(k, &mut ())
     }
 
+    /// [`lookup`](Self::lookup) without the buckets' shared prefilters
+    /// (every table and flat test of the packet's bucket visited, for
+    /// tests: the prefilters may only skip what cannot match).
+    pub fn lookup_unmasked(&self, k: &PacketKey) -> Option<u32> {
+        self.find(k, &mut Unmasked)
+    }
+
     /// [`lookup`](Self::lookup), and what it did.
     pub fn lookup_cost(&self, k: &PacketKey) -> (Option<u32>, Cost) {
         let mut c = Cost::default();
@@ -1307,7 +1447,11 @@ impl<A: Alloc> Classifier<A> {
         let mut best = NONE;
         // The packet's words, once a hash table needs them.
         let mut w = None;
-        let mut m = self.candidates(b, k, list.len());
+        let mut m = if C::MASKS {
+            self.candidates(b, k, list.len())
+        } else {
+            u64::MAX
+        };
         c.skipped(list.len(), m);
         while m != 0 {
             let i = m.trailing_zeros() as usize;
@@ -1352,7 +1496,8 @@ impl<A: Alloc> Classifier<A> {
     }
 
     /// The entries of bucket `b` (of `n`) that `k` may match, by its shared
-    /// prefilters: bit i for the i-th.
+    /// prefilters: bit i for the i-th. (A bucket holds at most 40 entries,
+    /// checked at compile time above: a 65th would never be visited.)
     #[inline]
     fn candidates(&self, b: &Bucket, k: &PacketKey, n: usize) -> u64 {
         let mut m = if n >= 64 {
@@ -1364,17 +1509,21 @@ impl<A: Alloc> Classifier<A> {
             return m;
         }
         let mut at = b.masks as usize;
-        let cells = [
-            (M_SPORT, usize::from(k.sport >> 8)),
-            (M_DPORT, usize::from(k.dport >> 8)),
-            (M_SADDR, addr_cell(k.saddr, b.smask)),
-            (M_DADDR, addr_cell(k.daddr, b.dmask)),
-        ];
-        for (field, cell) in cells {
-            if b.fields & field != 0 {
-                m &= self.masks.get(at + cell).copied().unwrap_or(u64::MAX);
-                at += CELLS;
-            }
+        let mut and = |cell: usize| {
+            m &= self.masks.get(at + cell).copied().unwrap_or(u64::MAX);
+            at += CELLS;
+        };
+        if b.fields & M_SPORT != 0 {
+            and(usize::from(k.sport >> 8));
+        }
+        if b.fields & M_DPORT != 0 {
+            and(usize::from(k.dport >> 8));
+        }
+        if b.fields & M_SADDR != 0 {
+            and(addr_cell(k.saddr, b.smask));
+        }
+        if b.fields & M_DADDR != 0 {
+            and(addr_cell(k.daddr, b.dmask));
         }
         m
     }

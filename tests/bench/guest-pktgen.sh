@@ -160,6 +160,7 @@ echo "udp dport 53" > "$T/s1"
 $GEN ports > "$T/s10k"
 $GEN ctskip > "$T/s10kmix"
 if [ -n "${BENCH_WORST:-}" ]; then cp "$BENCH_WORST" "$T/sworst"; fi
+if [ -n "${BENCH_ADV:-}" ]; then cp "$BENCH_ADV" "$T/sadv"; fi
 insmod "$KO"
 # scripts/profile-hook: the kernel's and this load's text symbols.
 if [ -n "${BENCH_SYMBOLS:-}" ]; then grep -i ' t ' /proc/kallsyms > "$BENCH_SYMBOLS"; fi
@@ -168,6 +169,7 @@ if want S1; then ctskip_rules S1 "$T/s1" && measure S1 "$COUNT" ctskip "${S[@]}"
 if want S10k; then ctskip_rules S10k "$T/s10k" && measure S10k "$COUNT" ctskip "${S[@]}"; fi
 if want S10kmix; then ctskip_rules S10kmix "$T/s10kmix" && measure S10kmix "$COUNT" ctskip "${S[@]}"; fi
 if want Sworst && [ -s "$T/sworst" ]; then ctskip_rules Sworst "$T/sworst" && measure Sworst "$COUNT" ctskip "${S[@]}"; fi
+if want Sadv && [ -s "$T/sadv" ]; then ctskip_rules Sadv "$T/sadv" && measure Sadv "$COUNT" ctskip "${S[@]}"; fi
 echo "# untracked in R: $(R awk '$1=="untracked"{print $2}' /proc/net/ctskip)"
 # H1: the hook alone, with one matching rule; H0: with a rule that matches
 # nothing (conntrack not active in either).

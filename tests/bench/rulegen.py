@@ -14,6 +14,8 @@ the last rule added.
   rulegen.py worst          ctskip: the issue's adversarial family, whole
                             (scripts/bench keeps the part ctskip accepts:
                             Sworst)
+  rulegen.py adversarial    ctskip: a family built against the shared
+                            prefilters, whole (the accepted part: Sadv)
 """
 import sys
 
@@ -73,8 +75,30 @@ def worst():
     return out
 
 
+def adversarial():
+    """A family built against the buckets' shared prefilters: one rule with
+    /8 prefixes sets their address cells to the first 8 bits (10, the
+    packets' own); every source prefix holds the packets' source, no
+    destination prefix (10.9.0.128/25 to /32) their destination, and all
+    other cells hold the packets' too. So every table and flat test it makes
+    is visited and misses. Then the match. ctskip refuses it whole;
+    scripts/bench keeps the longest leading part it accepts (Sadv)."""
+    def net(addr, plen):
+        m = (0xffffffff << (32 - plen)) & 0xffffffff
+        a = addr & m
+        return f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{plen}"
+    src, far = (10 << 24) | (9 << 16) | 2, (10 << 24) | (9 << 16) | 128
+    out = ["ip saddr 11.0.0.0/8 daddr 10.0.0.0/8 oneway"]
+    out += [f"ip saddr {net(src, a)} daddr {net(far, b)} oneway" for b in range(32, 24, -1) for a in range(32, 7, -1)]
+    out.append("udp dport 53")
+    return out
+
+
 if kind == "worst":
     print("\n".join(worst()))
+    sys.exit(0)
+if kind == "adversarial":
+    print("\n".join(adversarial()))
     sys.exit(0)
 if kind == "ports":
     print("\n".join(f"udp dport {1024 + i}" for i in range(n - 1)))
