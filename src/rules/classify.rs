@@ -112,16 +112,23 @@ pub const PORT_TABLE: usize = 128;
 /// cheaper). A port table is 4 KiB and 256 bytes per block holding a port.
 fn port_table_pays(rules: &[Rule], vars: &[Var], source: bool) -> bool {
     let mut blocks = [0u64; PORT_BLOCKS / 64];
+    // Its keys: the distinct ports (variants of one key are adjacent).
+    let mut n = 0usize;
+    let mut last = None;
     for v in vars {
         let d = v.dir(rules);
         let p = if source { d.sport } else { d.dport };
-        let b = p.map_or(0, |p| usize::from(p.lo)) / PORT_BLOCK;
+        let p = p.map_or(0, |p| usize::from(p.lo));
+        if last != Some(p) {
+            n += 1;
+            last = Some(p);
+        }
+        let b = p / PORT_BLOCK;
         if let Some(w) = blocks.get_mut(b / 64) {
             *w |= 1 << (b % 64);
         }
     }
     let used: usize = blocks.iter().map(|w| w.count_ones() as usize).sum();
-    let n = vars.len();
     let hash =
         (2 * n).next_power_of_two() * 16 + ((n * 16).next_power_of_two() / 8).clamp(64, 8192);
     PORT_BLOCKS * 4 + used * PORT_BLOCK * 4 <= 2 * hash
@@ -916,6 +923,10 @@ impl<A: Alloc> Classifier<A> {
         let budget = (MASK_BYTES + MASK_BYTES_PER_VAR * vars.len()) / size_of::<u64>();
         let mut cells = filled::<A, u64>(0, CELLS)?;
         for &(_, _, bi) in todo.iter() {
+            if self.masks.len() + CELLS > budget {
+                // Not one more field fits.
+                break;
+            }
             let bi = bi as usize;
             let Some(mut b) = self.buckets.get(bi).copied() else {
                 continue;

@@ -875,3 +875,23 @@ fn many_buckets_build_fast_and_small() {
     assert!(per_rule <= 1_000, "{per_rule} bytes a rule");
     accepted(&buckets, 2000);
 }
+
+/// A port table only where it pays: 128 rules on one port (the addresses
+/// resolved by intervals) are one key, a hash table of one slot pair, not a
+/// 4 KiB port map (the estimate counts keys, not rule directions).
+#[test]
+fn one_port_many_rules_stays_small() {
+    let set = |n: u32| -> String {
+        (0..n)
+            .map(|i| format!("ip udp dport 53 daddr 10.{i}.0.0/{} oneway\n", 16 + i % 9))
+            .collect()
+    };
+    let (at127, _) = memory(&set(127));
+    let (at128, _) = memory(&set(128));
+    println!("one port: {at127} bytes a rule at 127 rules, {at128} at 128");
+    assert!(
+        at128 <= at127 + at127 / 5,
+        "{at127} -> {at128} bytes a rule"
+    );
+    accepted(&set(128), 500);
+}
