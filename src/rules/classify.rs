@@ -117,8 +117,7 @@ fn port_table_pays(rules: &[Rule], vars: &[Var], source: bool) -> bool {
     let mut last = None;
     for v in vars {
         let d = v.dir(rules);
-        let p = if source { d.sport } else { d.dport };
-        let p = p.map_or(0, |p| usize::from(p.lo));
+        let p = port_of(&d, source).map_or(0, |p| usize::from(p.lo));
         if last != Some(p) {
             n += 1;
             last = Some(p);
@@ -132,6 +131,15 @@ fn port_table_pays(rules: &[Rule], vars: &[Var], source: bool) -> bool {
     let hash =
         (2 * n).next_power_of_two() * 16 + ((n * 16).next_power_of_two() / 8).clamp(64, 8192);
     PORT_BLOCKS * 4 + used * PORT_BLOCK * 4 <= 2 * hash
+}
+
+/// A rule direction's source (`source`) or destination port.
+fn port_of(d: &Rule, source: bool) -> Option<PortRange> {
+    if source {
+        d.sport
+    } else {
+        d.dport
+    }
 }
 
 /// Ports per block of a port table, and its blocks.
@@ -612,7 +620,7 @@ impl<A: Alloc> Classifier<A> {
         let (lo, hi) = match f.kind {
             F_NONE => return,
             F_PORT => {
-                let p = if f.port == 16 { d.sport } else { d.dport };
+                let p = port_of(d, f.port == 16);
                 p.map_or((0, 0), |p| (u32::from(p.lo), u32::from(p.hi)))
             }
             _ => {
@@ -1311,7 +1319,7 @@ impl<A: Alloc> Classifier<A> {
         }
         for &(v, payload) in keys {
             let d = vars.get(v as usize).map_or(NO_RULE, |v| v.dir(rules));
-            let p = if t.port == 16 { d.sport } else { d.dport };
+            let p = port_of(&d, t.port == 16);
             let p = p.map_or(0, |p| usize::from(p.lo));
             let Some(b) = self.blocks.get_mut(t.off as usize + p / PORT_BLOCK) else {
                 continue;
