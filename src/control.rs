@@ -532,7 +532,8 @@ impl Writers {
         r.published = true;
         r.published_rules = n;
         r.published_tail = tail;
-        let set = RuleSet::build(planned.iter().map(|p| p.rule)).map_err(|e| {
+        let current = Some(&**self.publisher.current());
+        let set = RuleSet::build(planned.iter().map(|p| p.rule), current).map_err(|e| {
             // Where the rule that went past a bound is: a line of this
             // text, or (for `add` and `del`) an earlier rule of the set.
             let at = match &e {
@@ -616,8 +617,11 @@ impl Writers {
                     ENOMEM
                 }
             })?;
-        let set = RuleSet::build(planned.iter().map(|p| p.rule))
-            .map_err(|e| build_error("commit", At::Text, e))?;
+        let set = RuleSet::build(
+            planned.iter().map(|p| p.rule),
+            Some(self.publisher.current()),
+        )
+        .map_err(|e| build_error("commit", At::Text, e))?;
         if process::killed() {
             // Killed while the set was built (a large commit): nobody is
             // left to see the result, so the set stays as it was.

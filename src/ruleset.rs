@@ -6,8 +6,9 @@
 //! RCU-published `Arc` (netfilter runs hooks inside an RCU read-side
 //! section). A set never changes once built. The writers (serialised by
 //! their mutex in `control`) own a [`Publisher`], the only way to publish:
-//! it builds nothing itself, swaps the pointer, and carries the hit counts of
-//! the rules kept over to the new set.
+//! it builds nothing itself and swaps the pointer. The hit counts of a rule
+//! that a change keeps are shared by the old and the new set (built beside
+//! the published one), never copied.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +19,7 @@ use kernel::sync::Arc;
 
 use crate::kapi::alloc::{KAlloc, TextBuf};
 use crate::kapi::rcu::{RcuArc, ReadLock, ReadSide};
-use crate::rules::set::{replace_with, Planned, NEW};
+use crate::rules::set::index_of;
 use crate::rules::{BuildError, Classifier, Rule};
 
 /// The published set, for packets and readers; replaced only through the
@@ -40,6 +41,15 @@ pub(crate) fn active_arc() -> Option<Arc<RuleSet>> {
     ACTIVE.get_arc(rcu.side())
 }
 
+/// One rule's hit counts, packets and bytes: two shared atomics, the same
+/// whatever the number of CPUs (exact; a rule hit by many CPUs at once moves
+/// one cache line between them). Every set that holds the rule holds the
+/// same `Hits`: a change shares it, never copies it.
+struct Hits {
+    packets: AtomicU64,
+    bytes: AtomicU64,
+}
+
 /// A compiled, immutable rule set.
 pub(crate) struct RuleSet {
     rules: KVVec<Rule>,
@@ -49,23 +59,24 @@ pub(crate) struct RuleSet {
     pub(crate) uses_ifnames: bool,
     /// Canonical text of `rules`, one per line (what `rules` reads).
     text: KVVec<u8>,
-    /// Hit counters, packets and bytes per rule: shared atomics, 16 bytes
-    /// a rule whatever the number of CPUs (exact; a rule hit by many CPUs at
-    /// once moves one cache line between them). Earlier sets' counts of the
-    /// same rule are carried in when the set is published.
-    hits: KVVec<[AtomicU64; 2]>,
+    /// Each rule's hit counts: the counts of the set it was built beside
+    /// for the rules both hold, new counts for the others.
+    hits: KVVec<Arc<Hits>>,
 }
 
 impl RuleSet {
-    /// Builds the set of `rules` (distinct, in order). Fails with
-    /// [`BuildError::Limit`] if the set would go past a bound on the work
-    /// per packet (ENOSPC for the writer), [`BuildError::NoMem`] without
-    /// memory.
+    /// Builds the set of `rules` (distinct, in order) beside `previous`
+    /// (the published set, if any), whose hit counts the rules of both
+    /// keep: shared, not copied, so packets either set counts go to the
+    /// same place. Fails with [`BuildError::Limit`] if the set would go
+    /// past a bound on the work per packet (ENOSPC for the writer),
+    /// [`BuildError::NoMem`] without memory.
     // The error carries the rule it names by value, as the classifier's
     // does: returned at most once per build, never per packet.
     #[allow(clippy::result_large_err)]
     pub(crate) fn build(
         rules: impl Iterator<Item = Rule>,
+        previous: Option<&RuleSet>,
     ) -> core::result::Result<Arc<RuleSet>, BuildError> {
         let no_mem = |_| BuildError::NoMem;
         let mut list = KVVec::new();
@@ -75,11 +86,7 @@ impl RuleSet {
             writeln!(text, "{}", r).map_err(|_| BuildError::NoMem)?;
         }
         let classifier = Classifier::build(&list)?;
-        let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL).map_err(no_mem)?;
-        for _ in 0..list.len() {
-            hits.push([AtomicU64::new(0), AtomicU64::new(0)], GFP_KERNEL)
-                .map_err(no_mem)?;
-        }
+        let hits = Self::share_hits(&list, previous).ok_or(BuildError::NoMem)?;
         Arc::new(
             RuleSet {
                 uses_ifnames: list.iter().any(|r| r.iif.is_some() || r.oif.is_some()),
@@ -91,6 +98,34 @@ impl RuleSet {
             GFP_KERNEL,
         )
         .map_err(|_| BuildError::NoMem)
+    }
+
+    /// The hit counts of `list`: `previous`'s for the rules it holds, new
+    /// (zero) for the others; `None` without memory.
+    fn share_hits(list: &[Rule], previous: Option<&RuleSet>) -> Option<KVVec<Arc<Hits>>> {
+        let index = match previous {
+            Some(p) => Some((index_of::<KAlloc>(p.rules(), p.rules().len()).ok()?, p)),
+            None => None,
+        };
+        let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL).ok()?;
+        for r in list {
+            let kept = index
+                .as_ref()
+                .and_then(|(idx, p)| idx.find(p.rules(), r).map(|i| &p.hits[i as usize]));
+            let h = match kept {
+                Some(h) => h.clone(),
+                None => Arc::new(
+                    Hits {
+                        packets: AtomicU64::new(0),
+                        bytes: AtomicU64::new(0),
+                    },
+                    GFP_KERNEL,
+                )
+                .ok()?,
+            };
+            hits.push(h, GFP_KERNEL).ok()?;
+        }
+        Some(hits)
     }
 
     /// The rules, in order.
@@ -106,26 +141,19 @@ impl RuleSet {
     /// Counts one packet of `bytes` for rule `i` (datapath).
     #[inline]
     pub(crate) fn hit(&self, i: u32, bytes: u64) {
-        if let Some(c) = self.hits.get(i as usize) {
-            c[0].fetch_add(1, Ordering::Relaxed);
-            c[1].fetch_add(bytes, Ordering::Relaxed);
-        }
-    }
-
-    /// Packets and bytes for rule `i`, earlier sets included.
-    fn total_hits(&self, i: usize) -> [u64; 2] {
-        match self.hits.get(i) {
-            Some(c) => [c[0].load(Ordering::Relaxed), c[1].load(Ordering::Relaxed)],
-            None => [0, 0],
+        if let Some(h) = self.hits.get(i as usize) {
+            h.packets.fetch_add(1, Ordering::Relaxed);
+            h.bytes.fetch_add(bytes, Ordering::Relaxed);
         }
     }
 
     /// `PACKETS BYTES RULE` per rule: the text of `hits`.
     pub(crate) fn render_hits(&self) -> Result<KVVec<u8>> {
         let mut t = TextBuf(KVVec::new());
-        for (i, r) in self.rules.iter().enumerate() {
-            let h = self.total_hits(i);
-            writeln!(t, "{} {} {}", h[0], h[1], r).map_err(|_| ENOMEM)?;
+        for (r, h) in self.rules.iter().zip(self.hits.iter()) {
+            let p = h.packets.load(Ordering::Relaxed);
+            let b = h.bytes.load(Ordering::Relaxed);
+            writeln!(t, "{} {} {}", p, b, r).map_err(|_| ENOMEM)?;
         }
         Ok(t.0)
     }
@@ -152,53 +180,16 @@ impl Publisher {
         &self.current
     }
 
-    /// Publishes `new` (built from planned rules, or an earlier set put
-    /// back) and returns once no packet can still see the old one. It cannot
-    /// fail: the hit counts of the rules `new` shares with the old set are
-    /// carried over when there is memory to plan that, and lost otherwise.
+    /// Publishes `new` (built beside the published set, or an earlier set
+    /// put back) and returns once no packet can still see the old one. It
+    /// cannot fail, and moves no counts: the rules `new` shares with the old
+    /// set share their hit counts already.
     pub(crate) fn publish(&mut self, new: Arc<RuleSet>) {
         if Arc::ptr_eq(&new, &self.current) {
             return;
         }
-        let old = self.current.clone();
-        let carry = self.plan_carry(&old, &new);
         ACTIVE.replace(Some(new.clone()));
-        // Packets the old set counted until the grace period ended.
-        if let Some((planned, snap)) = carry {
-            for (i, p) in planned.iter().enumerate() {
-                if p.old != NEW {
-                    let t = old.total_hits(p.old as usize);
-                    new.hits[i][0].fetch_add(t[0].wrapping_sub(snap[i][0]), Ordering::Relaxed);
-                    new.hits[i][1].fetch_add(t[1].wrapping_sub(snap[i][1]), Ordering::Relaxed);
-                }
-            }
-        }
         self.current = new;
-    }
-
-    /// Before publishing `new` (which no packet sees yet): its counts of
-    /// the rules it keeps take the old set's totals; returns the plan and
-    /// the totals taken, or `None` without memory.
-    fn plan_carry(
-        &self,
-        old: &RuleSet,
-        new: &RuleSet,
-    ) -> Option<(KVVec<Planned>, KVVec<[u64; 2]>)> {
-        let planned = replace_with::<KAlloc>(old.rules(), new.rules()).ok()?;
-        let mut snap = KVVec::with_capacity(planned.len(), GFP_KERNEL).ok()?;
-        for (i, p) in planned.iter().enumerate() {
-            let t = if p.old == NEW {
-                [0, 0]
-            } else {
-                old.total_hits(p.old as usize)
-            };
-            snap.push(t, GFP_KERNEL).ok()?;
-            if p.old != NEW {
-                new.hits[i][0].store(t[0], Ordering::Relaxed);
-                new.hits[i][1].store(t[1], Ordering::Relaxed);
-            }
-        }
-        Some((planned, snap))
     }
 }
 
