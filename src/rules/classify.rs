@@ -89,6 +89,8 @@ pub const LINEAR_MAX: usize = 4;
 
 /// An empty slot, or no slot found.
 const EMPTY: u32 = u32::MAX;
+// A port table's empty payload is no rule: `best.min(payload)` keeps `best`.
+const _: () = assert!(EMPTY == NONE);
 
 /// In a bucket's list, an entry with this bit is a rule direction tested on
 /// its own (an index into `flat`), not a table.
@@ -210,6 +212,28 @@ struct Bucket {
     /// The address cells: the bits of the address they hash.
     smask: u128,
     dmask: u128,
+    /// Bit i for its i-th entry.
+    all: u64,
+    /// Bit i for an entry answered by its port alone: a port table whose
+    /// payload is the rule, at most [`DIRECT`] of them, the earliest, kept
+    /// in `port_alone` (looked up first, without the general loop).
+    direct: u64,
+    port_alone: [Direct; DIRECT],
+}
+
+/// Entries of a bucket answered by the port alone, at most (the others are
+/// looked up as any table: two, a destination and a source port table,
+/// cover the usual sets of exact ports in both directions).
+const DIRECT: usize = 2;
+
+/// A bucket's entry answered by the port alone.
+#[derive(Debug, Clone, Copy, Default)]
+struct Direct {
+    /// Its bit in the bucket's entries (0: none).
+    bit: u64,
+    /// The table's blocks in `pays`, and its key's shift, as in [`Table`].
+    off: u32,
+    port: u8,
 }
 
 /// A table's prefilter: a bitmap over one field of its entries, 16 bits an
@@ -356,8 +380,9 @@ pub struct Classifier<A: Alloc> {
     /// shapes'.
     flat: A::Buf<Flat>,
     tables: A::Buf<Table>,
-    /// Bucket of (family, protocol): `bucket_of[v6 << 8 | proto]`.
-    bucket_of: A::Buf<u16>,
+    /// Bucket of (family, protocol): `bucket_of[v6 << 8 | proto]` (an
+    /// array: the index is in range by its type).
+    bucket_of: [u16; 512],
     /// Each bucket's tables and flat tests (`FLAT | index`): `order[span]`,
     /// by earliest rule.
     buckets: A::Buf<Bucket>,
@@ -373,9 +398,8 @@ pub struct Classifier<A: Alloc> {
     boxes: A::Buf<PortBox>,
     /// The prefilters' bits.
     bits: A::Buf<u64>,
-    /// Port tables: each block's offset in `pays` (EMPTY: no port in it).
-    blocks: A::Buf<u32>,
-    /// Port tables: the blocks' payloads.
+    /// Port tables: each table's [`PORT_BLOCKS`] block offsets (EMPTY: no
+    /// port in it), then the payloads of its blocks, [`PORT_BLOCK`] each.
     pays: A::Buf<u32>,
     rules: usize,
     needs_ports: bool,
@@ -460,7 +484,7 @@ impl<A: Alloc> Classifier<A> {
         Ok(Classifier {
             flat: A::Buf::with_capacity(0)?,
             tables: A::Buf::with_capacity(0)?,
-            bucket_of: A::Buf::with_capacity(0)?,
+            bucket_of: [0; 512],
             buckets: A::Buf::with_capacity(0)?,
             order: A::Buf::with_capacity(0)?,
             masks: A::Buf::with_capacity(0)?,
@@ -470,7 +494,6 @@ impl<A: Alloc> Classifier<A> {
             segs6: A::Buf::with_capacity(0)?,
             boxes: A::Buf::with_capacity(0)?,
             bits: A::Buf::with_capacity(0)?,
-            blocks: A::Buf::with_capacity(0)?,
             pays: A::Buf::with_capacity(0)?,
             rules,
             needs_ports: false,
@@ -500,12 +523,12 @@ impl<A: Alloc> Classifier<A> {
         c.plan_buckets(rules)?;
         c.plan_masks(rules, &vars)?;
         c.fill_tables(rules, &vars)?;
+        c.plan_direct();
         c.order = tight::<A, u32>(&c.order)?;
         c.spans = tight::<A, Span>(&c.spans)?;
         c.segs = tight::<A, Seg>(&c.segs)?;
         c.segs6 = tight::<A, Seg6>(&c.segs6)?;
         c.boxes = tight::<A, PortBox>(&c.boxes)?;
-        c.blocks = tight::<A, u32>(&c.blocks)?;
         c.pays = tight::<A, u32>(&c.pays)?;
         Ok(c)
     }
@@ -798,7 +821,6 @@ impl<A: Alloc> Classifier<A> {
         if let Some(e) = worst {
             return Err(e);
         }
-        self.bucket_of = filled::<A, u16>(0, 512)?;
         for fam in 1..3usize {
             let generic = self.push_bucket(&parts(fam, 256), fam == 2)?;
             for proto in 0..256usize {
@@ -843,6 +865,8 @@ impl<A: Alloc> Classifier<A> {
         sort::sort_by(&mut self.order[off..], |a, b| {
             key(a).cmp(&key(b)).then(a.cmp(b))
         });
+        let n = self.order.len() - off;
+        let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
         let b = self.buckets.len() as u16;
         self.buckets.push(Bucket {
             list: Span {
@@ -850,9 +874,34 @@ impl<A: Alloc> Classifier<A> {
                 len: (self.order.len() - off) as u32,
             },
             v6,
+            all,
             ..Bucket::default()
         })?;
         Ok(b)
+    }
+
+    /// Every bucket's entries answered by the port alone (see
+    /// [`Bucket::direct`]), once the port tables are placed.
+    fn plan_direct(&mut self) {
+        for b in self.buckets.iter_mut() {
+            let list = self.order.get(b.list.range()).unwrap_or(&[]);
+            let mut n = 0;
+            for (i, &e) in list.iter().enumerate().take(64) {
+                let alone = |t: &&Table| t.is_ports && t.needs_ports && t.shape.res == RES_RULE;
+                let t = (e & FLAT == 0)
+                    .then(|| self.tables.get(e as usize))
+                    .flatten();
+                if let (Some(t), Some(d)) = (t.filter(alone), b.port_alone.get_mut(n)) {
+                    *d = Direct {
+                        bit: 1 << i,
+                        off: t.off,
+                        port: t.port,
+                    };
+                    b.direct |= 1 << i;
+                    n += 1;
+                }
+            }
+        }
     }
 
     /// Every bucket's shared prefilters (see [`Bucket`]), for the fields
@@ -957,11 +1006,7 @@ impl<A: Alloc> Classifier<A> {
                 *m = prefix_mask(b.v6, len.min(width));
             }
             // Every field's masks, kept if they tell the entries apart.
-            let all = if list.len() >= 64 {
-                u64::MAX
-            } else {
-                1u64.wrapping_shl(list.len() as u32).wrapping_sub(1)
-            };
+            let all = b.all;
             let mut kept = 0;
             let off = self.masks.len();
             for field in [M_SPORT, M_DPORT, M_SADDR, M_DADDR] {
@@ -1311,44 +1356,53 @@ impl<A: Alloc> Classifier<A> {
         let Some(mut t) = self.tables.get(ti).copied() else {
             return Ok(());
         };
-        t.off = self.blocks.len() as u32;
+        t.off = self.pays.len() as u32;
         t.reads = 1;
         self.tables[ti] = t;
         for _ in 0..PORT_BLOCKS {
-            self.blocks.push(EMPTY)?;
+            self.pays.push(EMPTY)?;
         }
         for &(v, payload) in keys {
             let d = vars.get(v as usize).map_or(NO_RULE, |v| v.dir(rules));
             let p = port_of(&d, t.port == 16);
             let p = p.map_or(0, |p| usize::from(p.lo));
-            let Some(b) = self.blocks.get_mut(t.off as usize + p / PORT_BLOCK) else {
+            let at = t.off as usize + p / PORT_BLOCK;
+            let Some(&b) = self.pays.get(at) else {
                 continue;
             };
-            if *b == EMPTY {
-                *b = self.pays.len() as u32;
+            let b = if b == EMPTY {
+                let new = self.pays.len() as u32;
                 for _ in 0..PORT_BLOCK {
                     self.pays.push(EMPTY)?;
                 }
-            }
-            if let Some(x) = self.pays.get_mut(*b as usize + p % PORT_BLOCK) {
+                if let Some(x) = self.pays.get_mut(at) {
+                    *x = new;
+                }
+                new
+            } else {
+                b
+            };
+            if let Some(x) = self.pays.get_mut(b as usize + p % PORT_BLOCK) {
                 *x = payload;
             }
         }
         Ok(())
     }
 
-    /// The payload of port `p` in port table `t`, or EMPTY.
+    /// The payload of port `p` in the port table at `off` in `pays`, or
+    /// EMPTY.
     #[inline]
-    fn port_payload(&self, t: &Table, p: u32) -> u32 {
+    fn port_payload(&self, off: u32, p: u32) -> u32 {
         let p = p as usize;
-        match self.blocks.get(t.off as usize + p / PORT_BLOCK) {
-            Some(&b) if b != EMPTY => self
-                .pays
-                .get(b as usize + p % PORT_BLOCK)
-                .copied()
-                .unwrap_or(EMPTY),
-            _ => EMPTY,
-        }
+        // An empty block's offset, EMPTY, is past every buffer: its
+        // payload reads as EMPTY with no test of its own (in u64, and no
+        // wider than `usize`, so nothing wraps on any target).
+        let block = self.pays.get(off as usize + p / PORT_BLOCK).copied();
+        block
+            .and_then(|b| usize::try_from(u64::from(b) + (p % PORT_BLOCK) as u64).ok())
+            .and_then(|i| self.pays.get(i))
+            .copied()
+            .unwrap_or(EMPTY)
     }
 
     /// Number of rules compiled in.
@@ -1386,6 +1440,15 @@ impl<A: Alloc> Classifier<A> {
         (list.len() - flat, flat)
     }
 
+    /// Entries of the bucket of this family and protocol answered by the
+    /// port alone (at most [`DIRECT`]: looked up without the general loop).
+    pub fn bucket_direct(&self, v6: bool, proto: u8) -> usize {
+        let b = self.bucket_of[(usize::from(v6) << 8) | usize::from(proto)];
+        self.buckets
+            .get(usize::from(b))
+            .map_or(0, |b| b.direct.count_ones() as usize)
+    }
+
     /// The most hash tables (at most [`MAX_TABLES`]) and the most rule
     /// directions tested one by one (at most [`MAX_FLAT`]) that any packet
     /// may visit.
@@ -1404,7 +1467,6 @@ impl<A: Alloc> Classifier<A> {
         size_of::<Self>()
             + self.flat.len() * size_of::<Flat>()
             + self.tables.len() * size_of::<Table>()
-            + self.bucket_of.len() * size_of::<u16>()
             + self.buckets.len() * size_of::<Bucket>()
             + self.order.len() * size_of::<u32>()
             + self.masks.len() * size_of::<u64>()
@@ -1414,7 +1476,6 @@ impl<A: Alloc> Classifier<A> {
             + self.segs6.len() * size_of::<Seg6>()
             + self.boxes.len() * size_of::<PortBox>()
             + self.bits.len() * size_of::<u64>()
-            + self.blocks.len() * size_of::<u32>()
             + self.pays.len() * size_of::<u32>()
     }
 
@@ -1450,28 +1511,72 @@ impl<A: Alloc> Classifier<A> {
             }
             return None;
         }
-        self.find_in_tables(k, c)
+        // Each family its own copy (the hook knows the family: one of
+        // them is left).
+        let best = if k.v6 {
+            self.find_in_tables::<C, true>(k, c)
+        } else {
+            self.find_in_tables::<C, false>(k, c)
+        };
+        (best != NONE).then_some(best)
     }
 
     /// [`find`](Self::find) in a set larger than [`LINEAR_MAX`] (out of
-    /// line: the small sets' loop stays small where it is inlined).
+    /// line: the small sets' loop stays small where it is inlined). The
+    /// packet's bucket's entries that its prefilters let through: first
+    /// those answered by the port alone, here, then the others, if any, by
+    /// [`find_rest`](Self::find_rest). Each is visited at most once, and
+    /// the earliest rule found wins whatever the order. NONE: no match.
     #[inline(never)]
-    fn find_in_tables<C: Count>(&self, k: &PacketKey, c: &mut C) -> Option<u32> {
-        let b = *self
-            .bucket_of
-            .get((usize::from(k.v6) << 8) | usize::from(k.proto))?;
-        let b = self.buckets.get(usize::from(b))?;
-        let list = self.order.get(b.list.range())?;
-        let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
+    fn find_in_tables<C: Count, const V6: bool>(&self, k: &PacketKey, c: &mut C) -> u32 {
+        let b = self.bucket_of[(usize::from(V6) << 8) | usize::from(k.proto)];
+        let Some(b) = self.buckets.get(usize::from(b)) else {
+            return NONE;
+        };
+        let m = if C::MASKS {
+            self.candidates::<V6>(b, k)
+        } else {
+            b.all
+        };
+        c.skipped(b.list.len as usize, m);
         let mut best = NONE;
+        // Port tables need ports: without them they are skipped.
+        if k.has_ports {
+            let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
+            for d in b.port_alone.iter() {
+                if m & d.bit != 0 {
+                    c.table();
+                    c.slot();
+                    let p = ports.wrapping_shr(u32::from(d.port)) & 0xffff;
+                    best = best.min(self.port_payload(d.off, p));
+                }
+            }
+        }
+        let rest = m & !b.direct;
+        if rest != 0 {
+            best = self.find_rest(b, rest, k, best, c);
+        }
+        best
+    }
+
+    /// The earliest rule, before `best`, of the entries `m` of bucket `b`
+    /// (not answered by the port alone) that `k` matches, else `best` (out
+    /// of line: the usual packet never needs it).
+    #[inline(never)]
+    fn find_rest<C: Count>(
+        &self,
+        b: &Bucket,
+        mut m: u64,
+        k: &PacketKey,
+        mut best: u32,
+        c: &mut C,
+    ) -> u32 {
+        let Some(list) = self.order.get(b.list.range()) else {
+            return best;
+        };
+        let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
         // The packet's words, once a hash table needs them.
         let mut w = None;
-        let mut m = if C::MASKS {
-            self.candidates(b, k, list.len())
-        } else {
-            u64::MAX
-        };
-        c.skipped(list.len(), m);
         while m != 0 {
             let i = m.trailing_zeros() as usize;
             m &= m - 1;
@@ -1503,7 +1608,7 @@ impl<A: Alloc> Classifier<A> {
             let p = if t.is_ports {
                 c.table();
                 c.slot();
-                self.port_payload(t, ports.wrapping_shr(u32::from(t.port)) & 0xffff)
+                self.port_payload(t.off, ports.wrapping_shr(u32::from(t.port)) & 0xffff)
             } else {
                 self.probe_hashed(t, k, &mut w, c)
             };
@@ -1511,19 +1616,15 @@ impl<A: Alloc> Classifier<A> {
                 best = best.min(self.resolve(t, p, k, best, c));
             }
         }
-        (best != NONE).then_some(best)
+        best
     }
 
-    /// The entries of bucket `b` (of `n`) that `k` may match, by its shared
+    /// The entries of bucket `b` that `k` may match, by its shared
     /// prefilters: bit i for the i-th. (A bucket holds at most 40 entries,
     /// checked at compile time above: a 65th would never be visited.)
     #[inline]
-    fn candidates(&self, b: &Bucket, k: &PacketKey, n: usize) -> u64 {
-        let mut m = if n >= 64 {
-            u64::MAX
-        } else {
-            1u64.wrapping_shl(n as u32).wrapping_sub(1)
-        };
+    fn candidates<const V6: bool>(&self, b: &Bucket, k: &PacketKey) -> u64 {
+        let mut m = b.all;
         if b.fields == 0 {
             return m;
         }
@@ -1539,10 +1640,10 @@ impl<A: Alloc> Classifier<A> {
             and(usize::from(k.dport >> 8));
         }
         if b.fields & M_SADDR != 0 {
-            and(addr_cell(k.saddr, b.smask));
+            and(bucket_cell(V6, k.saddr, b.smask));
         }
         if b.fields & M_DADDR != 0 {
-            and(addr_cell(k.daddr, b.dmask));
+            and(bucket_cell(V6, k.daddr, b.dmask));
         }
         m
     }
@@ -1671,7 +1772,25 @@ fn port_cells(p: Option<PortRange>) -> (usize, usize) {
 #[inline]
 fn addr_cell(a: u128, mask: u128) -> usize {
     let x = a & mask;
-    (((x >> 64) as u64 ^ x as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+    fold_cell((x >> 64) as u64 ^ x as u64)
+}
+
+/// [`addr_cell`] of a packet's address in a bucket of its family (`v6`): an
+/// IPv4 address, a packet's ([`PacketKey`]) or a rule's, has no bit above
+/// the 32nd, so the high half of `a & mask` is zero and not worked out.
+#[inline(always)]
+fn bucket_cell(v6: bool, a: u128, mask: u128) -> usize {
+    if v6 {
+        addr_cell(a, mask)
+    } else {
+        fold_cell(a as u64 & mask as u64)
+    }
+}
+
+/// A cell from 64 bits of an address.
+#[inline(always)]
+fn fold_cell(x: u64) -> usize {
+    (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
 }
 
 /// The cells of a rule direction's address prefix, for cells that hash the

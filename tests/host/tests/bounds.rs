@@ -339,6 +339,29 @@ fn ten_thousand_exact_ports() {
     assert_eq!(c.bucket_size(false, 17), (2, 0));
     assert_eq!(c.bucket_size(true, 6), (2, 0));
     assert_eq!(c.bucket_size(false, 1), (0, 0));
+    // Both port tables (destination, and source for the answers) are
+    // answered by the port alone.
+    assert_eq!(c.bucket_direct(false, 17), 2);
+    assert_eq!(c.bucket_direct(true, 6), 2);
+}
+
+/// Port tables whose payload names more than a rule: 200 destination ports,
+/// each with two source port ranges (the payload is the ranges' intervals),
+/// beside 200 exact ports alone (the payload is the rule). Only the second
+/// are answered by the port alone.
+#[test]
+fn port_tables_with_ranges_behind_the_port() {
+    let mut text = String::new();
+    for p in 2000..2200 {
+        text.push_str(&format!("udp sport 1000-2000 dport {p}\n"));
+        text.push_str(&format!("udp sport 5000-6000 dport {p}\n"));
+        text.push_str(&format!("udp dport {}\n", p + 1000));
+    }
+    let c = accepted(&text, 6000);
+    // Only the exact ports alone (both directions); the ports with ranges
+    // behind them go through the general loop.
+    assert_eq!(c.bucket_direct(false, 17), 2);
+    assert_eq!(c.bucket_size(false, 17).0, 4);
 }
 
 /// 30 distinct IPv4 prefix lengths (3 to 32), with exact ports: prefixes
