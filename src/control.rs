@@ -532,8 +532,11 @@ impl Writers {
         r.published = true;
         r.published_rules = n;
         r.published_tail = tail;
-        let current = Some(&**self.publisher.current());
-        let set = RuleSet::build(planned.iter().map(|p| p.rule), current).map_err(|e| {
+        // The counts of the rules kept: from the published set (this text's
+        // last step), else from the set before the text (a rule active
+        // before that arrives in a later write of the text).
+        let kept = [&**self.publisher.current(), &*r.before];
+        let set = RuleSet::build(planned.iter().map(|p| p.rule), &kept).map_err(|e| {
             // Where the rule that went past a bound is: a line of this
             // text, or (for `add` and `del`) an earlier rule of the set.
             let at = match &e {
@@ -617,11 +620,8 @@ impl Writers {
                     ENOMEM
                 }
             })?;
-        let set = RuleSet::build(
-            planned.iter().map(|p| p.rule),
-            Some(self.publisher.current()),
-        )
-        .map_err(|e| build_error("commit", At::Text, e))?;
+        let set = RuleSet::build(planned.iter().map(|p| p.rule), &[self.publisher.current()])
+            .map_err(|e| build_error("commit", At::Text, e))?;
         if process::killed() {
             // Killed while the set was built (a large commit): nobody is
             // left to see the result, so the set stays as it was.

@@ -110,7 +110,7 @@ impl kernel::Module for Ctskip {
             EINVAL
         })?;
         let first =
-            ruleset::RuleSet::build(planned.iter().map(|p| p.rule), None).map_err(|e| match e {
+            ruleset::RuleSet::build(planned.iter().map(|p| p.rule), &[]).map_err(|e| match e {
                 rules::BuildError::Limit(l) => {
                     pr_err!("parameter rules: {}\n", l);
                     EINVAL

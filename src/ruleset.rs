@@ -66,17 +66,22 @@ pub(crate) struct RuleSet {
 
 impl RuleSet {
     /// Builds the set of `rules` (distinct, in order) beside `previous`
-    /// (the published set, if any), whose hit counts the rules of both
-    /// keep: shared, not copied, so packets either set counts go to the
-    /// same place. Fails with [`BuildError::Limit`] if the set would go
-    /// past a bound on the work per packet (ENOSPC for the writer),
-    /// [`BuildError::NoMem`] without memory.
+    /// (the published set, and the set from before a text still arriving),
+    /// whose hit counts the rules it keeps keep: shared, not copied, so
+    /// packets either set counts go to the same place (the first of
+    /// `previous` that holds a rule gives its counts). Fails with
+    /// [`BuildError::Limit`] if the set would go past a bound on the work
+    /// per packet (ENOSPC for the writer), [`BuildError::NoMem`] without
+    /// memory.
     // The error carries the rule it names by value, as the classifier's
-    // does: returned at most once per build, never per packet.
+    // does: returned at most once per build, never per packet. Out of line:
+    // the classifier is moved by value here, a frame that should not join
+    // the writer's.
     #[allow(clippy::result_large_err)]
+    #[inline(never)]
     pub(crate) fn build(
         rules: impl Iterator<Item = Rule>,
-        previous: Option<&RuleSet>,
+        previous: &[&RuleSet],
     ) -> core::result::Result<Arc<RuleSet>, BuildError> {
         let no_mem = |_| BuildError::NoMem;
         let mut list = KVVec::new();
@@ -100,18 +105,20 @@ impl RuleSet {
         .map_err(|_| BuildError::NoMem)
     }
 
-    /// The hit counts of `list`: `previous`'s for the rules it holds, new
-    /// (zero) for the others; `None` without memory.
-    fn share_hits(list: &[Rule], previous: Option<&RuleSet>) -> Option<KVVec<Arc<Hits>>> {
-        let index = match previous {
-            Some(p) => Some((index_of::<KAlloc>(p.rules(), p.rules().len()).ok()?, p)),
-            None => None,
-        };
+    /// The hit counts of `list`: the first of `previous` that holds a rule
+    /// gives its counts, the others get new (zero) ones; `None` without
+    /// memory.
+    fn share_hits(list: &[Rule], previous: &[&RuleSet]) -> Option<KVVec<Arc<Hits>>> {
+        let mut index = KVVec::with_capacity(previous.len(), GFP_KERNEL).ok()?;
+        for p in previous {
+            let idx = index_of::<KAlloc>(p.rules(), p.rules().len()).ok()?;
+            index.push((idx, *p), GFP_KERNEL).ok()?;
+        }
         let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL).ok()?;
         for r in list {
             let kept = index
-                .as_ref()
-                .and_then(|(idx, p)| idx.find(p.rules(), r).map(|i| &p.hits[i as usize]));
+                .iter()
+                .find_map(|(idx, p)| idx.find(p.rules(), r).and_then(|i| p.hits.get(i as usize)));
             let h = match kept {
                 Some(h) => h.clone(),
                 None => Arc::new(

@@ -54,7 +54,7 @@ static const struct kernel_param_ops ctskip_rules_ops = {
 	.set = ctskip_rules_set,
 	.get = ctskip_rules_get,
 };
-module_param_cb(rules, &ctskip_rules_ops, &ctskip_param_rules, 0444);
+module_param_cb(rules, &ctskip_rules_ops, &ctskip_param_rules, 0400);
 MODULE_PARM_DESC(rules, "initial rules, ';'-separated (any length)");
 
 int ctskip_param_priority = -201;

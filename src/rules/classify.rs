@@ -380,9 +380,10 @@ pub struct Classifier<A: Alloc> {
     /// shapes'.
     flat: A::Buf<Flat>,
     tables: A::Buf<Table>,
-    /// Bucket of (family, protocol): `bucket_of[v6 << 8 | proto]` (an
-    /// array: the index is in range by its type).
-    bucket_of: [u16; 512],
+    /// Bucket of (family, protocol): `bucket_of[v6 << 8 | proto]` (on the
+    /// heap: the classifier is moved by value while a set is built, on the
+    /// kernel stack).
+    bucket_of: A::Buf<u16>,
     /// Each bucket's tables and flat tests (`FLAT | index`): `order[span]`,
     /// by earliest rule.
     buckets: A::Buf<Bucket>,
@@ -484,7 +485,7 @@ impl<A: Alloc> Classifier<A> {
         Ok(Classifier {
             flat: A::Buf::with_capacity(0)?,
             tables: A::Buf::with_capacity(0)?,
-            bucket_of: [0; 512],
+            bucket_of: A::Buf::with_capacity(0)?,
             buckets: A::Buf::with_capacity(0)?,
             order: A::Buf::with_capacity(0)?,
             masks: A::Buf::with_capacity(0)?,
@@ -821,6 +822,7 @@ impl<A: Alloc> Classifier<A> {
         if let Some(e) = worst {
             return Err(e);
         }
+        self.bucket_of = filled::<A, u16>(0, 512)?;
         for fam in 1..3usize {
             let generic = self.push_bucket(&parts(fam, 256), fam == 2)?;
             for proto in 0..256usize {
@@ -1356,7 +1358,16 @@ impl<A: Alloc> Classifier<A> {
         let Some(mut t) = self.tables.get(ti).copied() else {
             return Ok(());
         };
-        t.off = self.pays.len() as u32;
+        // Offsets in `pays` are u32 far below EMPTY, an empty block's offset,
+        // which must stay past the buffer's end: a buffer of 2^31 entries is
+        // refused as memory (8 GiB; 65,536 rules take a few MiB).
+        let offset = |len: usize| {
+            u32::try_from(len)
+                .ok()
+                .filter(|&o| o < EMPTY / 2)
+                .ok_or(NoMem)
+        };
+        t.off = offset(self.pays.len())?;
         t.reads = 1;
         self.tables[ti] = t;
         for _ in 0..PORT_BLOCKS {
@@ -1371,7 +1382,7 @@ impl<A: Alloc> Classifier<A> {
                 continue;
             };
             let b = if b == EMPTY {
-                let new = self.pays.len() as u32;
+                let new = offset(self.pays.len())?;
                 for _ in 0..PORT_BLOCK {
                     self.pays.push(EMPTY)?;
                 }
@@ -1443,9 +1454,9 @@ impl<A: Alloc> Classifier<A> {
     /// Entries of the bucket of this family and protocol answered by the
     /// port alone (at most [`DIRECT`]: looked up without the general loop).
     pub fn bucket_direct(&self, v6: bool, proto: u8) -> usize {
-        let b = self.bucket_of[(usize::from(v6) << 8) | usize::from(proto)];
-        self.buckets
-            .get(usize::from(b))
+        self.bucket_of
+            .get((usize::from(v6) << 8) | usize::from(proto))
+            .and_then(|&b| self.buckets.get(usize::from(b)))
             .map_or(0, |b| b.direct.count_ones() as usize)
     }
 
@@ -1468,6 +1479,7 @@ impl<A: Alloc> Classifier<A> {
             + self.flat.len() * size_of::<Flat>()
             + self.tables.len() * size_of::<Table>()
             + self.buckets.len() * size_of::<Bucket>()
+            + self.bucket_of.len() * size_of::<u16>()
             + self.order.len() * size_of::<u32>()
             + self.masks.len() * size_of::<u64>()
             + self.slots.len() * size_of::<u64>()
@@ -1529,8 +1541,10 @@ impl<A: Alloc> Classifier<A> {
     /// the earliest rule found wins whatever the order. NONE: no match.
     #[inline(never)]
     fn find_in_tables<C: Count, const V6: bool>(&self, k: &PacketKey, c: &mut C) -> u32 {
-        let b = self.bucket_of[(usize::from(V6) << 8) | usize::from(k.proto)];
-        let Some(b) = self.buckets.get(usize::from(b)) else {
+        let b = self
+            .bucket_of
+            .get((usize::from(V6) << 8) | usize::from(k.proto));
+        let Some(b) = b.and_then(|&b| self.buckets.get(usize::from(b))) else {
             return NONE;
         };
         let m = if C::MASKS {

@@ -121,6 +121,8 @@ MUTANTS = [
      "compiled: a port-alone entry takes the next entry's prefilter bit"),
     ("C35", "classify.rs", "        c.plan_direct();\n", "",
      "compiled: no port-alone entries (cost only: every entry through the general loop)"),
+    ("C36", "classify.rs", "        if rest != 0 {", "        if rest != 0 && best == NONE {",
+     "lookup: the other entries skipped once a port-alone table matched (an earlier rule there lost)"),
     # sort.rs: the heapsort the build uses (no recursion on the kernel stack).
     ("SO1", "sort.rs", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Less {", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Greater {",
      "sort: sift-down follows the smaller child"),

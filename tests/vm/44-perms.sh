@@ -1,12 +1,13 @@
 #!/bin/bash
 # Permissions: only CAP_NET_ADMIN in the initial user namespace changes or
-# reads the rules and their counts (rules 0600, hits 0400, and a check with
+# reads the rules and their counts (rules 0600, hits 0400, the rules
+# parameter 0400, and a check with
 # the opener's credentials), a root in a user namespace (a container) is
 # refused, a descriptor keeps its opener's rights, refusals are logged
 # within a rate limit, and a netns's counters are not readable from another
 # netns (EACCES exactly).
 . "$(dirname "$0")/lib.sh"
-plan 42
+plan 45
 E="python3 $TESTS_DIR/errno.py"
 U="setpriv --reuid 65534 --regid 65534 --clear-groups"
 NOCAP="setpriv --bounding-set -net_admin --inh-caps -net_admin"
@@ -26,6 +27,12 @@ for f in rules hits; do
 	check_eq "root without CAP_NET_ADMIN: reading $f is EPERM" EPERM "$($NOCAP $E read $SYS/$f)"
 done
 check_eq "non-root user reads enabled" 1 "$($U cat $SYS/enabled)"
+# The load-time rules are the host's policy too (mode 0400).
+P=/sys/module/ctskip/parameters/rules
+check_eq "root reads the rules parameter (positive control)" "udp dport 53" "$(cat $P)"
+check_eq "non-root user: the rules parameter cannot be read (EACCES)" EACCES "$($U python3 "$UTESTS/errno.py" read $P)"
+# A container's root: root of a user namespace whose uid outside is 65534.
+check_eq "container root: the rules parameter cannot be read (EACCES)" EACCES "$($U unshare -Ur $E read $P)"
 check_eq "root without CAP_NET_ADMIN: writing add is EPERM" EPERM "$(printf 'udp dport 1' | $NOCAP $E write $SYS/add)"
 
 # A descriptor opened without CAP_NET_ADMIN keeps its opener's rights, even
