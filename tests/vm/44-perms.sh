@@ -32,7 +32,7 @@ P=/sys/module/ctskip/parameters/rules
 check_eq "root reads the rules parameter (positive control)" "udp dport 53" "$(cat $P)"
 check_eq "non-root user: the rules parameter cannot be read (EACCES)" EACCES "$($U python3 "$UTESTS/errno.py" read $P)"
 # A container's root: root of a user namespace whose uid outside is 65534.
-check_eq "container root: the rules parameter cannot be read (EACCES)" EACCES "$($U unshare -Ur $E read $P)"
+check_eq "container root: the rules parameter cannot be read (EACCES)" EACCES "$($U unshare -Ur python3 "$UTESTS/errno.py" read $P)"
 check_eq "root without CAP_NET_ADMIN: writing add is EPERM" EPERM "$(printf 'udp dport 1' | $NOCAP $E write $SYS/add)"
 
 # A descriptor opened without CAP_NET_ADMIN keeps its opener's rights, even
