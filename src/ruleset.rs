@@ -110,9 +110,14 @@ impl RuleSet {
     /// memory.
     fn share_hits(list: &[Rule], previous: &[&RuleSet]) -> Option<KVVec<Arc<Hits>>> {
         let mut index = KVVec::with_capacity(previous.len(), GFP_KERNEL).ok()?;
-        for p in previous {
+        for (i, &p) in previous.iter().enumerate() {
+            // A text's first write: the set before it is the published one.
+            let earlier = previous.get(..i).unwrap_or(&[]);
+            if earlier.iter().any(|&q| core::ptr::eq(q, p)) {
+                continue;
+            }
             let idx = index_of::<KAlloc>(p.rules(), p.rules().len()).ok()?;
-            index.push((idx, *p), GFP_KERNEL).ok()?;
+            index.push((idx, p), GFP_KERNEL).ok()?;
         }
         let mut hits = KVVec::with_capacity(list.len(), GFP_KERNEL).ok()?;
         for r in list {
