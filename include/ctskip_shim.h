@@ -122,6 +122,9 @@ bool ctskip_log_allowed(bool anyone);
 /* fatal_signal_pending(current): the calling process was killed. */
 bool ctskip_fatal_signal_pending(void);
 
+/* cond_resched(): a long build lets other tasks run (process context). */
+void ctskip_cond_resched(void);
+
 /*
  * A mutex of lockdep class @class (0 or 1; one class per lock of ctskip's),
  * taken killably: ctskip_mutex_lock_killable() returns -EINTR when the

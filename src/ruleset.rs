@@ -18,6 +18,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use crate::kapi::alloc::{KAlloc, TextBuf};
+use crate::kapi::process;
 use crate::kapi::rcu::{RcuArc, ReadLock, ReadSide};
 use crate::rules::set::index_of;
 use crate::rules::{BuildError, Classifier, Rule};
@@ -89,6 +90,7 @@ impl RuleSet {
         for r in rules {
             list.push(r, GFP_KERNEL).map_err(no_mem)?;
             writeln!(text, "{}", r).map_err(|_| BuildError::NoMem)?;
+            process::relax();
         }
         let classifier = Classifier::build(&list)?;
         let hits = Self::share_hits(&list, previous).ok_or(BuildError::NoMem)?;
@@ -136,6 +138,7 @@ impl RuleSet {
                 .ok()?,
             };
             hits.push(h, GFP_KERNEL).ok()?;
+            process::relax();
         }
         Some(hits)
     }
@@ -166,8 +169,22 @@ impl RuleSet {
             let p = h.packets.load(Ordering::Relaxed);
             let b = h.bytes.load(Ordering::Relaxed);
             writeln!(t, "{} {} {}", p, b, r).map_err(|_| ENOMEM)?;
+            process::relax();
         }
         Ok(t.0)
+    }
+}
+
+impl Drop for RuleSet {
+    /// A large set's hit counts are freed one at a time, letting other tasks
+    /// run between them. The last reference to a set is dropped where
+    /// sleeping is allowed: by a writer after a grace period, by a reader's
+    /// snapshot (under the readers' mutex at most), at module exit.
+    fn drop(&mut self) {
+        for h in core::mem::replace(&mut self.hits, KVVec::new()) {
+            drop(h);
+            process::relax();
+        }
     }
 }
 

@@ -392,6 +392,11 @@ bool ctskip_fatal_signal_pending(void)
 	return fatal_signal_pending(current);
 }
 
+void ctskip_cond_resched(void)
+{
+	cond_resched();
+}
+
 static struct lock_class_key ctskip_mutex_keys[2];
 static const char *const ctskip_mutex_names[2] = { "ctskip_writers", "ctskip_readers" };
 

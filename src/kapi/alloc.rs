@@ -12,6 +12,10 @@ pub(crate) struct KAlloc;
 
 impl Alloc for KAlloc {
     type Buf<T: Copy> = KVVec<T>;
+
+    fn relax() {
+        super::process::relax();
+    }
 }
 
 impl<T: Copy> Buf<T> for KVVec<T> {
@@ -20,6 +24,9 @@ impl<T: Copy> Buf<T> for KVVec<T> {
     }
 
     fn push(&mut self, v: T) -> Result<(), NoMem> {
+        // Every build's loops grow buffers: each push is a point where
+        // other tasks may run (a GFP_KERNEL growth may sleep anyway).
+        super::process::relax();
         KVVec::push(self, v, GFP_KERNEL).map_err(|_| NoMem)
     }
 

@@ -67,6 +67,18 @@ impl Drop for Process {
     }
 }
 
+/// Lets other tasks run if one is waiting for this CPU (`cond_resched()`):
+/// a long build over 65,536 rules calls it as it goes, so that a kernel
+/// without preemption does not give the CPU to nobody else for seconds.
+/// Only where sleeping is allowed (process context, no spinlock or RCU
+/// read-side section held), as everywhere a set is built or freed.
+pub(crate) fn relax() {
+    // SAFETY: cond_resched() has no precondition beyond a context that may
+    // sleep, which every caller has (above; the debug kernel's
+    // might_resched check enforces it).
+    unsafe { bindings::ctskip_cond_resched() }
+}
+
 /// Whether the calling process was killed (a fatal signal is pending): a
 /// long operation it asked for may stop and change nothing.
 pub(crate) fn killed() -> bool {

@@ -27,6 +27,12 @@ pub trait Buf<T: Copy>: Deref<Target = [T]> + DerefMut + Sized {
 pub trait Alloc {
     /// The buffer type.
     type Buf<T: Copy>: Buf<T>;
+
+    /// A point in a long build where other tasks may run (the kernel's
+    /// `cond_resched()`: without it a 65,536-rule build holds its CPU for
+    /// seconds on a kernel without preemption); nothing on the host. Called
+    /// only where the build may sleep.
+    fn relax() {}
 }
 
 /// A buffer filled with `n` copies of `v`.

@@ -324,6 +324,14 @@ pub struct Cost {
     pub filtered: u32,
     /// Tables and flat tests skipped by their bucket's shared prefilters.
     pub skipped: u32,
+    /// The most slots one probe read.
+    pub probe_slots: u32,
+    /// The most interval-search steps one probe took.
+    pub probe_steps: u32,
+    /// The most port boxes one probe tried.
+    pub probe_boxes: u32,
+    /// The current probe's slots, steps and boxes.
+    this: [u32; 3],
 }
 
 /// Counts a lookup's work; the datapath's `()` counts nothing.
@@ -353,15 +361,22 @@ impl Count for Unmasked {
 impl Count for Cost {
     fn table(&mut self) {
         self.tables += 1;
+        self.this = [0; 3];
     }
     fn slot(&mut self) {
         self.slots += 1;
+        self.this[0] += 1;
+        self.probe_slots = self.probe_slots.max(self.this[0]);
     }
     fn steps(&mut self, n: u32) {
         self.steps += n;
+        self.this[1] += n;
+        self.probe_steps = self.probe_steps.max(self.this[1]);
     }
     fn boxes(&mut self, n: u32) {
         self.boxes += n;
+        self.this[2] += n;
+        self.probe_boxes = self.probe_boxes.max(self.this[2]);
     }
     fn flat(&mut self) {
         self.flats += 1;
@@ -680,7 +695,7 @@ impl<A: Alloc> Classifier<A> {
                 small.push((t.vars, i as u32))?;
             }
         }
-        sort::sort(&mut small);
+        sort::sort::<A, _>(&mut small);
         // Where each table's variants start in `vars`.
         let mut starts = A::Buf::<u32>::with_capacity(self.tables.len())?;
         let mut at = 0;
@@ -864,7 +879,7 @@ impl<A: Alloc> Classifier<A> {
                 tables.get(e as usize).map_or(NONE, |t| t.min_rule)
             }
         };
-        sort::sort_by(&mut self.order[off..], |a, b| {
+        sort::sort_by::<A, _, _>(&mut self.order[off..], |a, b| {
             key(a).cmp(&key(b)).then(a.cmp(b))
         });
         let n = self.order.len() - off;
@@ -978,7 +993,7 @@ impl<A: Alloc> Classifier<A> {
                 todo.push((u32::MAX - tables, u32::MAX - list.len() as u32, bi as u32))?;
             }
         }
-        sort::sort(&mut todo);
+        sort::sort::<A, _>(&mut todo);
         let budget = (MASK_BYTES + MASK_BYTES_PER_VAR * vars.len()) / size_of::<u64>();
         let mut cells = filled::<A, u64>(0, CELLS)?;
         for &(_, _, bi) in todo.iter() {
@@ -1836,7 +1851,7 @@ fn flat_test(f: &Flat, k: &PacketKey) -> bool {
 /// key, then rule.
 fn variants<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
     let mut vars = directions::<A>(rules)?;
-    sort::sort_by(&mut vars, |a, b| {
+    sort::sort_by::<A, _, _>(&mut vars, |a, b| {
         a.shape.cmp(&b.shape).then(a.rule.cmp(&b.rule))
     });
     decide(&mut vars);
@@ -1847,7 +1862,7 @@ fn variants<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
     }
     // By key's hash; the rare different keys of one hash are sorted apart
     // after.
-    sort::sort_by_key(&mut vars, |v| (v.shape, v.hash, v.rule));
+    sort::sort_by_key::<A, _, _, _>(&mut vars, |v| (v.shape, v.hash, v.rule));
     let mut k0 = 0;
     while k0 < vars.len() {
         let (shape, hash) = (vars[k0].shape, vars[k0].hash);
@@ -1859,7 +1874,7 @@ fn variants<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
         if shape.key_def().words() > 0 && run.len() > 1 {
             let first = run[0].key(rules, 0);
             if run.iter().any(|v| v.key(rules, 0).words() != first.words()) {
-                sort::sort_by(run, |a, b| {
+                sort::sort_by::<A, _, _>(run, |a, b| {
                     a.key(rules, 0)
                         .words()
                         .cmp(b.key(rules, 0).words())

@@ -138,7 +138,7 @@ impl<A: Alloc, P: Point> Painter<A, P> {
                 b.push(hi.after())?;
             }
         }
-        super::sort::sort(b);
+        super::sort::sort::<A, _>(b);
         let mut m = 0;
         for i in 0..b.len() {
             if i == 0 || b[i] != b[m - 1] {

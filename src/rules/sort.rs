@@ -10,28 +10,33 @@
 
 use core::cmp::Ordering;
 
-/// Sorts `v` by `cmp` (unstable).
-pub fn sort_by<T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], mut cmp: F) {
+use super::Alloc;
+
+/// Sorts `v` by `cmp` (unstable), letting other tasks run between sift-downs
+/// (`A::relax`).
+pub fn sort_by<A: Alloc, T, F: FnMut(&T, &T) -> Ordering>(v: &mut [T], mut cmp: F) {
     let n = v.len();
     // Heapify: every node that has a child, from the last one up.
     for start in (0..n / 2).rev() {
         sift_down(v, start, n, &mut cmp);
+        A::relax();
     }
     // Move the largest to the end, one at a time.
     for end in (1..n).rev() {
         v.swap(0, end);
         sift_down(v, 0, end, &mut cmp);
+        A::relax();
     }
 }
 
 /// Sorts `v` by the key `f` gives (unstable).
-pub fn sort_by_key<T, K: Ord, F: FnMut(&T) -> K>(v: &mut [T], mut f: F) {
-    sort_by(v, |a, b| f(a).cmp(&f(b)));
+pub fn sort_by_key<A: Alloc, T, K: Ord, F: FnMut(&T) -> K>(v: &mut [T], mut f: F) {
+    sort_by::<A, _, _>(v, |a, b| f(a).cmp(&f(b)));
 }
 
 /// Sorts `v` (unstable).
-pub fn sort<T: Ord>(v: &mut [T]) {
-    sort_by(v, T::cmp);
+pub fn sort<A: Alloc, T: Ord>(v: &mut [T]) {
+    sort_by::<A, _, _>(v, T::cmp);
 }
 
 /// Restores the max-heap property of `v[..end]` below `node`.

@@ -159,9 +159,39 @@ echo "udp dport 53" > "$T/s1"
 : > "$T/s0"
 $GEN ports > "$T/s10k"
 $GEN ctskip > "$T/s10kmix"
-if [ -n "${BENCH_WORST:-}" ]; then cp "$BENCH_WORST" "$T/sworst"; fi
-if [ -n "${BENCH_ADV:-}" ]; then cp "$BENCH_ADV" "$T/sadv"; fi
+# The adversarial families at the bounds (tests/bench/limits): their parts
+# are measured below (Sworst, Sadv, Sboxes, Severy, S65kmix).
+L_DIR=${BENCH_LIMITS:-}
+part() { if [ -n "$L_DIR" ] && [ -s "$L_DIR/$1.part" ]; then cp "$L_DIR/$1.part" "$T/$2"; fi; }
+part worst sworst; part adversarial sadv; part boxes sboxes; part every severy; part mix65k s65kmix
 insmod "$KO"
+# Each family's whole text written to rules as an operator would (cat): the
+# kernel's answer (cat's error, the errno's text) and its log line, and
+# whether the set before it stayed; then its part, loaded with stage and
+# commit. Prints "LIMIT FAMILY KEY VALUE" lines (report.py limits).
+limit_whole() {
+	local f=$1 err line
+	echo "udp dport 53" > /sys/kernel/ctskip/rules
+	echo "ctskip-bench: limits $f" > /dev/kmsg
+	if err=$(cat "$L_DIR/$f.whole" 2>&1 > /sys/kernel/ctskip/rules); then
+		echo "LIMIT $f whole accepted"
+		echo "LIMIT $f loaded $(wc -l < /sys/kernel/ctskip/rules)"
+	else
+		echo "LIMIT $f whole refused"
+		echo "LIMIT $f error ${err##*: }"
+		line=$(dmesg | sed -n "/ctskip-bench: limits $f\$/,\$p" | grep -m1 'ctskip: rules:' | sed 's/^\[[^]]*\] //')
+		echo "LIMIT $f line $line"
+		echo "LIMIT $f unchanged $( [ "$(cat /sys/kernel/ctskip/rules)" = "udp dport 53" ] && echo yes || echo no)"
+	fi
+	if set_rules "$L_DIR/$f.part"; then
+		echo "LIMIT $f part $(wc -l < /sys/kernel/ctskip/rules)"
+	else
+		echo "LIMIT $f part refused"
+	fi
+}
+if [ -n "$L_DIR" ] && want limits; then
+	for f in worst adversarial v6pairs boxes every mix65k; do limit_whole "$f"; done
+fi
 # scripts/profile-hook: the kernel's and this load's text symbols.
 if [ -n "${BENCH_SYMBOLS:-}" ]; then grep -i ' t ' /proc/kallsyms > "$BENCH_SYMBOLS"; fi
 if want S0; then fresh; sink ct; set_rules "$T/s0"; measure S0 "$COUNT" ctskip "${S[@]}"; fi
@@ -170,6 +200,10 @@ if want S10k; then ctskip_rules S10k "$T/s10k" && measure S10k "$COUNT" ctskip "
 if want S10kmix; then ctskip_rules S10kmix "$T/s10kmix" && measure S10kmix "$COUNT" ctskip "${S[@]}"; fi
 if want Sworst && [ -s "$T/sworst" ]; then ctskip_rules Sworst "$T/sworst" && measure Sworst "$COUNT" ctskip "${S[@]}"; fi
 if want Sadv && [ -s "$T/sadv" ]; then ctskip_rules Sadv "$T/sadv" && measure Sadv "$COUNT" ctskip "${S[@]}"; fi
+for c in Sboxes:sboxes Severy:severy S65kmix:s65kmix; do
+	n=${c%%:*} f=$T/${c##*:}
+	if want "$n" && [ -s "$f" ]; then ctskip_rules "$n" "$f" && measure "$n" "$COUNT" ctskip "${S[@]}"; fi
+done
 echo "# untracked in R: $(R awk '$1=="untracked"{print $2}' /proc/net/ctskip)"
 # H1: the hook alone, with one matching rule; H0: with a rule that matches
 # nothing (conntrack not active in either).

@@ -8,6 +8,14 @@
       META is "commit,kernel,kernel_config,date" (kernel_config: the hash
       of the kernel's .config), added to every row. Fails if a
       configuration is missing.
+  report.py limits DIR TXT META PKTGEN_CSV LIMITS_CSV
+      the adversarial families at the bounds: from tests/bench/limits's
+      DIR/*.host (the host's verdict and the most work one lookup did) and
+      guest-pktgen.sh's "LIMIT" lines in TXT (the kernel's errno and log
+      line for each whole text, the part loaded), with the parts' cost over
+      L from PKTGEN_CSV: docs/bench/limits.csv. Fails if a family is
+      missing, or a whole text the host refuses is not refused in the guest
+      with ENOSPC, its line and the set unchanged.
   report.py markdown DIR MD
       rewrites MD's generated tables (between "<!-- generated: NAME -->" and
       "<!-- end generated -->") from DIR's CSVs, so no figure is typed.
@@ -31,6 +39,9 @@ CONFIGS = [
     ("S10kmix", "ctskip, 10,000 rules of 7 shapes, both families, the match last"),
     ("Sworst", "ctskip, the issue's adversarial family (prefix pairs) cut at the bounds, the match last"),
     ("Sadv", "ctskip, a family built against the shared prefilters, cut at the bounds, the match last (the worst case known)"),
+    ("Sboxes", "ctskip, 64 overlapping port-range boxes cut at the bounds (16), the match last"),
+    ("Severy", "ctskip, 65,536 rules of every shape cut at the bounds, the match last"),
+    ("S65kmix", "ctskip, 65,536 rules of the 7 shapes of S10kmix (accepted whole), the match last"),
     ("H1", "ctskip, 1 matching rule, conntrack not active (the hook alone)"),
     ("H0", "ctskip, 1 rule matching nothing, conntrack not active"),
     ("S1notrace", "S1 with the module built without its trace events (CTSKIP_NOTRACE=1)"),
@@ -84,6 +95,62 @@ def pktgen(txt, meta, out_csv, out_targets):
     print(open(out_targets).read())
 
 
+LIMITS = [
+    ("worst", "v4", "Sworst", "`ip saddr P/A daddr Q/B oneway`, A in 1..32, B in 17..32, over the packets' addresses"),
+    ("adversarial", "v4", "Sadv", "built against the shared prefilters (Sadv's family)"),
+    ("v6pairs", "v6", "", "`ip6 saddr P/A daddr Q/B oneway`, A in 1..128, B in 113..128, over the IPv6 packet's addresses"),
+    ("boxes", "v4", "Sboxes", "64 overlapping `udp sport A-B dport C-D oneway` boxes holding the packets' source ports"),
+    ("every", "v4", "Severy", "65,536 rules cycling through every shape of the language"),
+    ("mix65k", "v4", "S65kmix", "65,536 rules of S10kmix's 7 shapes, both families"),
+]
+BOUND_KEYS = ["tables", "slots", "steps", "boxes", "flats"]
+
+
+def limits(d, txt, meta, pktgen_csv, out_csv):
+    guest = {}
+    for line in open(txt):
+        p = line.rstrip("\n").split(" ", 3)
+        if len(p) >= 3 and p[0] == "LIMIT":
+            guest.setdefault(p[1], {})[p[2]] = p[3] if len(p) > 3 else ""
+    over = {r["config"]: r["over_L"] for r in csv.DictReader(open(pktgen_csv))}
+    m = meta.split(",")
+    rows, bad = [], []
+    for fam, packet, cfg, what in LIMITS:
+        host = {}
+        for line in open(f"{d}/{fam}.host"):
+            if line.startswith("whole "):
+                host["whole"] = line[len("whole "):].strip()
+            else:
+                p = line.split()
+                host[p[0]] = dict(zip(p[1::2], p[2::2])) if p[0] != "accepted" else p[1]
+        g = guest.get(fam)
+        if not g:
+            sys.exit(f"report.py: no guest LIMIT lines for {fam}")
+        refused = host["whole"].startswith("refused")
+        if refused and (g.get("whole") != "refused" or g.get("error") != "No space left on device"
+                        or "(ENOSPC)" not in g.get("line", "") or g.get("unchanged") != "yes"):
+            bad.append(f"{fam}: the host refuses it, the guest answered {g}")
+        if not refused and g.get("whole") != "accepted":
+            bad.append(f"{fam}: the host accepts it, the guest answered {g}")
+        if g.get("part") != host["accepted"]:
+            bad.append(f"{fam}: part of {host['accepted']} rules, the guest loaded {g.get('part')}")
+        cost, bound = host["cost"], host["bound"]
+        within = all(int(cost[k]) <= int(bound[k]) for k in BOUND_KEYS)
+        if not within:
+            bad.append(f"{fam}: {cost} past {bound}")
+        whole = sum(1 for _ in open(f"{d}/{fam}.whole"))
+        rows.append([fam, what, packet, whole, "refused" if refused else "accepted", g.get("line", ""), host["accepted"], cost["packets"]]
+                    + [cost[k] for k in BOUND_KEYS] + ["yes" if within else "no", cfg, over.get(cfg, "")] + m)
+    with open(out_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["family", "description", "packet", "rules", "whole", "kernel_line", "accepted_rules", "packets"]
+                   + [f"most_{k}" for k in BOUND_KEYS] + ["within_bounds", "pktgen_config", "over_L"] + META)
+        w.writerows(rows)
+    print(open(out_csv).read())
+    if bad:
+        sys.exit("report.py: limits: " + "; ".join(bad))
+
+
 def num(s):
     return f"{int(float(s)):,}"
 
@@ -127,6 +194,20 @@ def tables(d):
         f"| per netns (loading ctskip with {v['memory_netns_count']:,} netns present) | {v['memory_per_netns_bytes']:,} |",
         f"| per rule (adding {v['memory_rules']:,} rules) | {v['memory_per_rule_bytes']:,} |",
     ]
+    lim = list(csv.DictReader(open(f"{d}/limits.csv")))
+    out = ["| family (rules, the match last) | whole text: the kernel's answer | part accepted (rules) | most one lookup did: tables / slots a probe / "
+           "steps a probe / boxes a probe / flat tests | within the bounds | part's cost over L (pktgen) |",
+           "|---|---|---:|---|---|---:|"]
+    for r in lim:
+        ans = "accepted" if r["whole"] == "accepted" else f"ENOSPC: `{r['kernel_line']}`"
+        cost = " / ".join(r[f"most_{k}"] for k in BOUND_KEYS)
+        pk = f"{r['pktgen_config']} {int(r['over_L']):+,}" if r["pktgen_config"] else "– (IPv6: host only)"
+        out.append(f"| {r['family']}: {r['description']} ({num(r['rules'])}) | {ans} | {num(r['accepted_rules'])} | {cost} | "
+                   f"{'**yes**' if r['within_bounds'] == 'yes' else 'NO'} | {pk} |")
+    out += ["", "Bounds (README): 8 tables, 8 slots a probe, 19 steps a probe, 16 boxes a probe, 32 flat tests. "
+            f"Most work over {num(lim[0]['packets'])} packets per family (host); commit {lim[0]['commit']}, "
+            f"kernel {lim[0]['kernel']} (config {lim[0]['kernel_config']}), {lim[0]['date']}."]
+    t["limits"] = out
     try:
         bis = list(csv.DictReader(open(f"{d}/bisect.csv")))
     except FileNotFoundError:
@@ -174,6 +255,8 @@ def markdown(d, md):
 if __name__ == "__main__":
     if sys.argv[1] == "pktgen":
         pktgen(*sys.argv[2:6])
+    elif sys.argv[1] == "limits":
+        limits(*sys.argv[2:7])
     elif sys.argv[1] == "markdown":
         markdown(sys.argv[2], sys.argv[3])
     else:

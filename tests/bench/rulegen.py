@@ -16,6 +16,17 @@ the last rule added.
                             Sworst)
   rulegen.py adversarial    ctskip: a family built against the shared
                             prefilters, whole (the accepted part: Sadv)
+  rulegen.py v6pairs        ctskip: distinct IPv6 prefix-length pairs over
+                            the IPv6 benchmark packet's addresses, whole
+  rulegen.py boxes          ctskip: overlapping source and destination port
+                            range boxes holding the packets' source ports,
+                            none their destination port, whole (Sboxes)
+  rulegen.py every          ctskip: 65,536 distinct rules cycling through
+                            every shape of the rule language, whole (Severy)
+
+The adversarial families end with `udp dport 53` (the match); scripts/bench
+measures each whole text (refused, and with what line, or accepted) and the
+longest leading part ctskip accepts (classify-bench limits).
 """
 import sys
 
@@ -94,6 +105,94 @@ def adversarial():
     return out
 
 
+def v6pairs():
+    """`ip6 saddr P/A daddr Q/B oneway` for prefix lengths A in 128..1 and
+    B in 128..113, each source prefix holding the IPv6 packet's source
+    (2001:db8:9::2), no destination prefix its destination (2001:db8:9::1:
+    the prefixes are of 2001:db8:9::8000). Then the match."""
+    def net(addr, plen):
+        m = ((1 << 128) - 1) ^ ((1 << (128 - plen)) - 1)
+        a = addr & m
+        groups = [(a >> (112 - 16 * i)) & 0xffff for i in range(8)]
+        return ":".join(f"{g:x}" for g in groups) + f"/{plen}"
+    base = 0x20010db8000900000000000000000000
+    src, far = base | 2, base | 0x8000
+    out = [f"ip6 saddr {net(src, a)} daddr {net(far, b)} oneway" for b in range(128, 112, -1) for a in range(128, 0, -1)]
+    out.append("udp dport 53")
+    return out
+
+
+def boxes():
+    """64 overlapping `udp sport A-B dport C-D oneway` boxes: every source
+    range holds the packets' source ports (32768-65535), no destination
+    range their destination port (53). Then the match."""
+    out = [f"udp sport {32768 - i}-65535 dport 54-{60 + i} oneway" for i in range(64)]
+    out.append("udp dport 53")
+    return out
+
+
+def every():
+    """65,536 distinct rules, cycling through every shape of the language:
+    family (none, ip, ip6), protocol (none, tcp, udp, sctp, udplite, dccp,
+    gre, esp), each port absent, exact or a range (protocols with ports),
+    each address absent or a prefix of a length that cycles too, iif and
+    oif, `oneway`. Then the match."""
+    protos = [None, "tcp", "udp", "sctp", "udplite", "dccp", "gre", "esp"]
+    out, seen, i = [], set(), 0
+    while len(out) < 65535:
+        j = i
+        fam = j % 3; j //= 3
+        proto = protos[j % 8]; j //= 8
+        sp = j % 3; j //= 3
+        dp = j % 3; j //= 3
+        sa = j % 2; j //= 2
+        da = j % 2; j //= 2
+        dev = j % 3; j //= 3
+        oneway = j % 2; j //= 2
+        v = i // 7  # the values change at another rate than the shape
+        w = [["", "ip", "ip6"][fam]] if fam else []
+        if proto:
+            w.append(proto)
+        if fam == 1:
+            for on, k in ((sa, "saddr"), (da, "daddr")):
+                if on:
+                    plen = 8 + (v + len(k)) % 25
+                    a = ((10 << 24) | (v * 2654435761 & 0xffffff)) & ((0xffffffff << (32 - plen)) & 0xffffffff)
+                    w.append(f"{k} {a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{plen}")
+        if fam == 2:
+            for on, k in ((sa, "saddr"), (da, "daddr")):
+                if on:
+                    plen = 16 + (v + len(k)) % 113
+                    a = ((0x20010db8 << 96) | ((v * 0x9e3779b97f4a7c15) & ((1 << 96) - 1))) & (((1 << 128) - 1) ^ ((1 << (128 - plen)) - 1))
+                    w.append(f"{k} " + ":".join(f"{(a >> (112 - 16 * g)) & 0xffff:x}" for g in range(8)) + f"/{plen}")
+        if proto in ("tcp", "udp", "sctp", "udplite", "dccp"):
+            for kind, k in ((sp, "sport"), (dp, "dport")):
+                p = 1024 + (v * 7919 + len(k)) % 60000
+                if kind == 1:
+                    w.append(f"{k} {p}")
+                elif kind == 2:
+                    w.append(f"{k} {p}-{p + 1 + v % 300}")
+        if dev == 1:
+            w.append(f"iif eth{v % 4}")
+        elif dev == 2:
+            w.append(f"oif eth{v % 4}")
+        if not w:
+            w.append("gre")
+        if oneway:
+            w.append("oneway")
+        r = " ".join(w)
+        if r not in seen and r != "udp dport 53":
+            seen.add(r)
+            out.append(r)
+        i += 1
+    out.append("udp dport 53")
+    return out
+
+
+families = {"v6pairs": v6pairs, "boxes": boxes, "every": every}
+if kind in families:
+    print("\n".join(families[kind]()))
+    sys.exit(0)
 if kind == "worst":
     print("\n".join(worst()))
     sys.exit(0)

@@ -244,6 +244,13 @@ pub fn check_bounds(c: &rules::Classifier<Host>, k: &rules::PacketKey, got: Opti
         "{cost:?}"
     );
     assert!(cost.boxes as usize <= probes * MAX_BOXES, "{cost:?}");
+    // And each probe on its own (the README's bound is per probe).
+    assert!(cost.probe_slots as usize <= MAX_SLOTS, "{cost:?}");
+    assert!(
+        cost.probe_steps as usize <= rules::limit::MAX_STEPS,
+        "{cost:?}"
+    );
+    assert!(cost.probe_boxes as usize <= MAX_BOXES, "{cost:?}");
 }
 
 /// Compares the module's classifier, built from `set`, with the README

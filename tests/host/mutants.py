@@ -123,6 +123,10 @@ MUTANTS = [
      "compiled: no port-alone entries (cost only: every entry through the general loop)"),
     ("C36", "classify.rs", "        if rest != 0 {", "        if rest != 0 && best == NONE {",
      "lookup: the other entries skipped once a port-alone table matched (an earlier rule there lost)"),
+    ("C37", "classify.rs", "        self.this = [0; 3];\n", "",
+     "cost: a probe's slots, steps and boxes not started afresh (each probe counted with those before it)"),
+    ("C38", "classify.rs", "        self.probe_boxes = self.probe_boxes.max(self.this[2]);\n", "",
+     "cost: the most boxes one probe tried never recorded (the per-probe bound checked against 0)"),
     # sort.rs: the heapsort the build uses (no recursion on the kernel stack).
     ("SO1", "sort.rs", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Less {", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Greater {",
      "sort: sift-down follows the smaller child"),

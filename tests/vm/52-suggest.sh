@@ -16,7 +16,7 @@
 if ! { ip link add ctskip-vxprobe type vxlan id 1 dstport 4789 2>/dev/null && ip link del ctskip-vxprobe; } ||
 	[ ! -d /sys/module/nf_conntrack_ftp ]; then
 	# Counted as skipped; on the debug kernel (CI) a skip is a failure.
-	ktap_skip_all "needs CONFIG_VXLAN and CONFIG_NF_CONNTRACK_FTP (the debug kernel has them)"
+	ktap_skip_all "needs CONFIG_VXLAN and CONFIG_NF_CONNTRACK_FTP (the test kernels have them)"
 	exit 0
 fi
 plan 21

@@ -158,6 +158,25 @@ fn port_boxes_are_bounded() {
         4000,
     );
     assert_eq!(c.bucket_size(false, 6).0, 1);
+    // A packet inside every box's source range and none's destination
+    // range tries all 16 in its one probe (the per-probe count that
+    // check_bounds holds to the bound, seen to reach it).
+    let k = PacketKey {
+        proto: 6,
+        saddr: 0x0a00_0001,
+        daddr: 0x0a00_0002,
+        has_ports: true,
+        sport: 1100,
+        dport: 1500,
+        ..Default::default()
+    };
+    let (got, cost) = c.lookup_cost(&k);
+    assert_eq!(got, None);
+    assert_eq!(
+        (cost.tables, cost.probe_boxes, cost.boxes),
+        (1, MAX_BOXES as u32, MAX_BOXES as u32),
+        "{cost:?}"
+    );
     let (ours, _) = both(&format!("{pad}{}", boxes(MAX_BOXES as u32 + 1, true)));
     let l = refused(&ours);
     assert_eq!(

@@ -3,6 +3,7 @@
 //! reversed input, and a key sort.
 
 use ctskip_core::rules::sort;
+use ctskip_core::Host;
 
 fn xorshift(x: &mut u64) -> u64 {
     *x ^= *x << 13;
@@ -18,7 +19,7 @@ fn sorts_as_std_does() {
         for range in [2u64, 10, 1 << 40] {
             let v: Vec<u64> = (0..n).map(|_| xorshift(&mut x) % range).collect();
             let mut ours = v.clone();
-            sort::sort(&mut ours);
+            sort::sort::<Host, _>(&mut ours);
             let mut want = v.clone();
             want.sort();
             assert_eq!(ours, want, "n {n} range {range}");
@@ -26,10 +27,10 @@ fn sorts_as_std_does() {
     }
     for n in [0usize, 1, 2, 3, 100, 1001] {
         let mut up: Vec<usize> = (0..n).collect();
-        sort::sort(&mut up);
+        sort::sort::<Host, _>(&mut up);
         assert_eq!(up, (0..n).collect::<Vec<_>>());
         let mut down: Vec<usize> = (0..n).rev().collect();
-        sort::sort(&mut down);
+        sort::sort::<Host, _>(&mut down);
         assert_eq!(down, (0..n).collect::<Vec<_>>());
     }
 }
@@ -41,12 +42,12 @@ fn sorts_by_key_and_by_comparator() {
         .map(|_| ((xorshift(&mut x) % 7) as u8, xorshift(&mut x) as u32))
         .collect();
     let mut ours = v.clone();
-    sort::sort_by_key(&mut ours, |p| (p.0, p.1));
+    sort::sort_by_key::<Host, _, _, _>(&mut ours, |p| (p.0, p.1));
     let mut want = v.clone();
     want.sort();
     assert_eq!(ours, want);
     let mut desc = v.clone();
-    sort::sort_by(&mut desc, |a, b| b.cmp(a));
+    sort::sort_by::<Host, _, _>(&mut desc, |a, b| b.cmp(a));
     want.reverse();
     assert_eq!(desc, want);
 }
@@ -75,7 +76,7 @@ fn large_elements_sorted() {
         })
         .collect();
     let mut ours = v.clone();
-    sort::sort(&mut ours);
+    sort::sort::<Host, _>(&mut ours);
     let mut want = v;
     want.sort_unstable();
     assert_eq!(ours, want);
