@@ -10,22 +10,29 @@ load || { not_ok "insmod"; done_testing; exit; }
 BIG=$(mktemp /tmp/ctskip-big.XXXXXX)
 seq 1 65535 | sed 's/^/udp dport /' > "$BIG"
 echo "tcp dport 1" >> "$BIG"
+# nap MS: sleeps MS milliseconds without a fork (a builtin read that times
+# out: on the debug guest a fork of sleep(1) takes half a second).
+exec {NAPFD}<> <(:)
+nap() { local s; printf -v s '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); read -r -t "$s" -u $NAPFD _ || :; }
 # stage_commit: stages $BIG with cat and commits it with echo, from one
-# subshell (the stage belongs to cat and its shell); run in the background.
+# shell (the stage belongs to cat and its shell) pinned to CPU 0, where
+# the readers below run too: on a kernel without preemption a reader there
+# gets the CPU during the build only if the build lets it (cond_resched).
+# Run in the background as `( stage_commit ) &`: the shell is that PID.
 # /tmp/staged appears between the two.
-stage_commit() { cat "$BIG" > $SYS/stage && : > /tmp/staged && echo 1 > $SYS/commit; }
-# committing PID: waits (up to 20 s) until subshell PID has staged and is
+stage_commit() { exec taskset -c 0 bash -c "cat '$BIG' > $SYS/stage && : > /tmp/staged && echo 1 > $SYS/commit"; }
+# committing PID: waits (up to 60 s) until shell PID has staged and is
 # committing; fails if it ended first.
 committing() {
-	for _ in $(seq 1 4000); do
+	for _ in $(seq 1 6000); do
 		[ -e /tmp/staged ] && return 0
 		alive "$1" || return 1
-		sleep 0.005
+		nap 10
 	done
 	return 1
 }
 # state PID: the process's state letter, or "gone".
-state() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || echo gone; }
+state() { local l; read -r l 2>/dev/null < "/proc/$1/stat" || { echo gone; return; }; l=${l##*) }; echo "${l%% *}"; }
 alive() { [ -e "/proc/$1" ]; }
 
 cat "$BIG" > $SYS/stage
@@ -41,26 +48,30 @@ setw $SYS/rules 'udp dport 53'
 caught=0 killed_fast=0 reader_fast=0 gre_after=unknown
 for attempt in 1 2 3 4 5; do
 	rm -f /tmp/staged
-	stage_commit & cpid=$!
-	committing $cpid || { wait $cpid; setw $SYS/rules 'udp dport 53'; continue; }
-	# Let the commit take the lock (a tenth of its time: 0.1 s to 0.3 s).
-	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 10000 }')"
-	( printf 'gre' > $SYS/add ) 2>/dev/null & wpid=$!
-	# A one-rule add takes well under a millisecond: a writer still there
-	# after 0.15 s, while the commit runs, is waiting for the lock (spinning
-	# on it or asleep, state D).
-	sleep 0.15
-	if alive $wpid && alive $cpid; then
+	( stage_commit ) & cpid=$!
+	committing $cpid || { echo "# attempt $attempt: the commit ended before it was seen"; wait $cpid; setw $SYS/rules 'udp dport 53'; continue; }
+	# Let the commit take the lock (a tenth of its time).
+	nap $((ms / 10))
+	( exec bash -c "printf gre > $SYS/add" ) 2>/dev/null & wpid=$!
+	# A one-rule add takes well under a millisecond: a writer asleep in
+	# the kernel (state D) while the commit runs is waiting for the lock.
+	for _ in $(seq 1 300); do
+		[ "$(state $wpid)" = D ] && break
+		alive $wpid && alive $cpid || break
+		nap 10
+	done
+	echo "# attempt $attempt: the writer's state $(state $wpid), the commit $(alive $cpid && echo running || echo done)"
+	if [ "$(state $wpid)" = D ] && alive $cpid; then
 		caught=1
 		echo "# attempt $attempt: the writer waits (state $(state $wpid))"
 		kill -9 $wpid
-		for _ in $(seq 1 100); do alive $wpid || break; sleep 0.01; done
+		for _ in $(seq 1 100); do alive $wpid || break; nap 10; done
 		gone=$(alive $wpid && echo 0 || echo 1)
 		cstill=$(alive $cpid && echo 1 || echo 0)
 		[ "$gone" = 1 ] && [ "$cstill" = 1 ] && killed_fast=1
-		# A reader now: it must not wait for the build.
+		# A reader now, on the commit's CPU: it must not wait for the build.
 		t0=$(date +%s%N)
-		lines=$(wc -l < $SYS/rules)
+		lines=$(taskset -c 0 wc -l < $SYS/rules)
 		t1=$(date +%s%N)
 		rstill=$(alive $cpid && echo 1 || echo 0)
 		[ "$rstill" = 1 ] && [ "$lines" -ge 1 ] && reader_fast=1
@@ -90,13 +101,13 @@ for attempt in 1 2 3 4 5 6 7 8; do
 	setw $SYS/rules 'udp dport 53'
 	mark killcommit$attempt
 	rm -f /tmp/staged
-	stage_commit & cpid=$!
+	( stage_commit ) & cpid=$!
 	in_write=none
 	if committing $cpid; then
-		sleep "$(awk -v m="$delay" 'BEGIN { printf "%.3f", m / 1000 }')"
+		nap $delay
 		# In write(2) (1) while asleep, "running" while it builds: past its
 		# stage, the subshell does nothing but that write.
-		in_write=$(cut -d' ' -f1 /proc/$cpid/syscall 2>/dev/null)
+		read -r in_write _ 2>/dev/null < /proc/$cpid/syscall || in_write=''
 		kill -9 $cpid
 	fi
 	wait $cpid 2>/dev/null
