@@ -764,11 +764,24 @@ impl Control {
         } else {
             None
         };
+        // Snapshots this read replaces or finds closed, moved out and
+        // dropped once the lock below is released (declared before it): the
+        // last reference to a large set may go with them, and other readers
+        // do not wait for its free. Room for them is made before the lock on
+        // the reads that make a snapshot (elsewhere, rarely, under it; if
+        // that fails, the snapshot is dropped there).
+        let mut gone = KVVec::new();
+        if fresh.is_some() {
+            gone = KVVec::with_capacity(MAX_READERS + 1, GFP_KERNEL)?;
+        }
         let mut guard = self.readers.lock_killable()?;
         let readers = &mut *guard;
         for slot in readers.slots.iter_mut() {
             if slot.as_ref().is_some_and(|s| s.file.closed_elsewhere()) {
-                *slot = None;
+                if let Some(s) = slot.take() {
+                    // Without room, the push drops it here.
+                    let _ = gone.push(s, GFP_KERNEL);
+                }
             }
         }
         let found = readers
@@ -784,7 +797,9 @@ impl Control {
                         readers.evict
                     }
                 };
-                readers.slots[i] = Some(snap);
+                if let Some(old) = readers.slots[i].replace(snap) {
+                    let _ = gone.push(old, GFP_KERNEL);
+                }
                 i
             }
             (None, Some(i)) => i,

@@ -112,12 +112,13 @@ pub const PORT_TABLE: usize = 128;
 /// port if `source`), is a port table: when it takes at most twice the
 /// bytes of the hash table and prefilter it replaces (a probe of it is far
 /// cheaper). A port table is 4 KiB and 256 bytes per block holding a port.
-fn port_table_pays(rules: &[Rule], vars: &[Var], source: bool) -> bool {
+fn port_table_pays<A: Alloc>(rules: &[Rule], vars: &[Var], source: bool) -> bool {
     let mut blocks = [0u64; PORT_BLOCKS / 64];
     // Its keys: the distinct ports (variants of one key are adjacent).
     let mut n = 0usize;
     let mut last = None;
     for v in vars {
+        A::relax();
         let d = v.dir(rules);
         let p = port_of(&d, source).map_or(0, |p| usize::from(p.lo));
         if last != Some(p) {
@@ -578,7 +579,7 @@ impl<A: Alloc> Classifier<A> {
                 && shape.dlen == 0
                 && (shape.hashed == H_DPORT || source)
                 && t1 - t0 >= PORT_TABLE
-                && port_table_pays(rules, &vars[t0..t1], source);
+                && port_table_pays::<A>(rules, &vars[t0..t1], source);
             let filter = if is_ports {
                 Filter::default()
             } else {
@@ -634,6 +635,7 @@ impl<A: Alloc> Classifier<A> {
         let mut shortest = u8::MAX;
         if kind == F_ADDR {
             for v in vars {
+                A::relax();
                 let d = v.dir(rules);
                 shortest = shortest.min(len_of(if source { d.saddr } else { d.daddr }));
             }
@@ -957,9 +959,11 @@ impl<A: Alloc> Classifier<A> {
         let mut ports = filled::<A, [CellSet; 2]>([[0; 4]; 2], ne)?;
         let mut short = filled::<A, [u8; 2]>([u8::MAX; 2], ne)?;
         for e in 0..ne {
+            A::relax();
             let mut p = [[0u64; 4]; 2];
             let mut sh = [u8::MAX; 2];
             for d in dirs(e) {
+                A::relax();
                 for (set, r) in p.iter_mut().zip([d.sport, d.dport]) {
                     if !is_full(set) {
                         let (lo, hi) = port_cells(r);
@@ -1126,6 +1130,7 @@ impl<A: Alloc> Classifier<A> {
             let table = vars.get(t0..t1).unwrap_or(&[]);
             for v in table {
                 self.mark(&t, &v.dir(rules));
+                A::relax();
             }
             keys.clear();
             let mut k0 = 0;
@@ -1296,6 +1301,7 @@ impl<A: Alloc> Classifier<A> {
             }
             let mask = (size - 1) as u32;
             for &(v, payload) in keys {
+                A::relax();
                 let Some(var) = vars.get(v as usize) else {
                     continue;
                 };
@@ -1334,6 +1340,9 @@ impl<A: Alloc> Classifier<A> {
             // from its home slot.
             let mut far = 0;
             for i in 0..size {
+                if i % 1024 == 0 {
+                    A::relax();
+                }
                 let w0 = self.slots[off + i * stride];
                 if w0 as u32 != EMPTY {
                     let home = ((w0 >> 32) as u32) & mask;
@@ -1856,6 +1865,7 @@ fn variants<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
     });
     decide(&mut vars);
     for v in vars.iter_mut() {
+        A::relax();
         let d = v.dir(rules);
         v.shape = shape_of(&d, v.flags);
         v.hash = v.shape.key_def().hash(0, &Words::of(&fields_of(&d)));

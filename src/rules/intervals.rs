@@ -166,6 +166,7 @@ impl<A: Alloc, P: Point> Painter<A, P> {
             i
         };
         for r in 0..n {
+            A::relax();
             let (lo, hi, rule) = ranges(r);
             let first = b.binary_search(&lo).unwrap_or(0);
             let end = if hi < top {

@@ -159,6 +159,7 @@ pub fn index_of<A: Alloc>(rules: &[Rule], cap: usize) -> Result<RuleIndex<A>, No
     let mut idx = RuleIndex::<A>::with_capacity(cap)?;
     for i in 0..rules.len() {
         idx.insert(rules, i as u32);
+        A::relax();
     }
     Ok(idx)
 }
@@ -173,6 +174,8 @@ fn parse_unique<'a, A: Alloc>(text: &'a [u8]) -> Result<A::Buf<Rule>, SetError<'
     let mut rules = A::Buf::<Rule>::with_capacity(0)?;
     let mut idx = RuleIndex::<A>::with_capacity(0)?;
     parse_rules::<SetError<'a>>(text, |r| {
+        // Every rule parsed, repeats too (a 16 MiB text of one rule).
+        A::relax();
         if idx.find(&rules, &r).is_some() {
             // Already listed: keep the first occurrence only.
             return Ok(());
@@ -295,6 +298,7 @@ pub fn del_rules<A: Alloc>(old: &[Rule], del: &[Rule]) -> Result<A::Buf<Planned>
     let old_idx = index_of::<A>(old, old.len())?;
     let mut gone = filled::<A, bool>(false, old.len())?;
     for r in del.iter() {
+        A::relax();
         match old_idx.find(old, r) {
             Some(i) => gone[i as usize] = true,
             None => return Err(RulesError::NotFound(*r)),

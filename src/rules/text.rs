@@ -194,6 +194,8 @@ impl<A: Alloc> Incoming<A> {
         if !text.is_empty() {
             let rule = parse_rule(text, self.rule_no + 1).map_err(|_| Ended::Bad)?;
             self.rule_no += 1;
+            // Every rule parsed, repeats too.
+            A::relax();
             if self.index.find(&self.rules, &rule).is_none() {
                 if self.rules.len() >= MAX_RULES {
                     return Err(Ended::TooMany);
