@@ -1049,6 +1049,7 @@ impl<A: Alloc> Classifier<A> {
                                 Some(a) => {
                                     let mut set = [0u64; 4];
                                     for d in dirs(e) {
+                                        A::relax();
                                         let (lo, hi) = addr_cells(
                                             if f == 0 { d.saddr } else { d.daddr },
                                             mask,
@@ -1863,7 +1864,7 @@ fn variants<A: Alloc>(rules: &[Rule]) -> Result<A::Buf<Var>, NoMem> {
     sort::sort_by::<A, _, _>(&mut vars, |a, b| {
         a.shape.cmp(&b.shape).then(a.rule.cmp(&b.rule))
     });
-    decide(&mut vars);
+    decide::<A>(&mut vars);
     for v in vars.iter_mut() {
         A::relax();
         let d = v.dir(rules);

@@ -5,6 +5,7 @@
 //! keys of rules and packets.
 
 use super::key::PacketKey;
+use super::Alloc;
 use super::rule::{prefix_mask, Family, PortRange, Prefix, Rule};
 
 /// The protocol of a table whose rules name none.
@@ -200,7 +201,7 @@ impl Var {
 /// - both addresses: both hashed if all have the same pair of lengths, else
 ///   one hashed and the other by intervals, the hashed lengths chosen
 ///   greedily to cover every pair of lengths with few tables.
-pub(super) fn decide(vars: &mut [Var]) {
+pub(super) fn decide<A: Alloc>(vars: &mut [Var]) {
     let group_of = |s: &Shape| (s.fam, s.proto, s.hashed, s.res);
     let mut g0 = 0;
     while g0 < vars.len() {
@@ -227,7 +228,7 @@ pub(super) fn decide(vars: &mut [Var]) {
                 }
             }
         } else if s && d {
-            let (cs, cd) = cover(group);
+            let (cs, cd) = cover::<A>(group);
             for v in group.iter_mut() {
                 if bit(cs, v.shape.slen) {
                     v.flags |= HASH_S;
@@ -252,13 +253,14 @@ fn bit(set: u128, len: u8) -> bool {
 /// variant's (source, destination) pair has one of them: greedily, the
 /// length covering the most pairs not yet covered, until all are. `group`
 /// is sorted by lengths.
-fn cover(group: &[Var]) -> (u128, u128) {
+fn cover<A: Alloc>(group: &[Var]) -> (u128, u128) {
     let (mut cs, mut cd) = (0u128, 0u128);
     loop {
         let mut ds = [0u16; 128];
         let mut dd = [0u16; 128];
         let mut prev = None;
         for v in group {
+            A::relax();
             let pair = (v.shape.slen, v.shape.dlen);
             // Count each pair once.
             if prev == Some(pair) || bit(cs, pair.0) || bit(cd, pair.1) {

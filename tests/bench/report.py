@@ -100,7 +100,7 @@ LIMITS = [
     ("adversarial", "v4", "Sadv", "built against the shared prefilters (Sadv's family)"),
     ("v6pairs", "v6", "", "`ip6 saddr P/A daddr Q/B oneway`, A in 1..128, B in 113..128, over the IPv6 packet's addresses"),
     ("boxes", "v4", "Sboxes", "64 overlapping `udp sport A-B dport C-D oneway` boxes holding the packets' source ports"),
-    ("every", "v4", "Severy", "65,536 rules cycling through every shape of the language"),
+    ("every", "v4", "Severy", "65,536 rules cycling through the language's fields: no family, ip, ip6; 8 protocols or none; each port absent, exact or a range; prefixes of many lengths; iif, oif; `oneway`"),
     ("mix65k", "v4", "S65kmix", "65,536 rules of S10kmix's 7 shapes, both families"),
 ]
 BOUND_KEYS = ["tables", "slots", "steps", "boxes", "flats"]

@@ -22,7 +22,7 @@ the last rule added.
                             range boxes holding the packets' source ports,
                             none their destination port, whole (Sboxes)
   rulegen.py every          ctskip: 65,536 distinct rules cycling through
-                            every shape of the rule language, whole (Severy)
+                            the rule language's fields, whole (Severy)
 
 The adversarial families end with `udp dport 53` (the match); scripts/bench
 measures each whole text (refused, and with what line, or accepted) and the

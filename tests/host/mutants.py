@@ -67,7 +67,7 @@ MUTANTS = [
      "compiled: address prefilter without the prefix mask"),
     ("C8", "flat.rs", "            && (n & IIF == 0 || k.iif.0 == self.iif)", "            && (n & IIF == 0 || k.oif.0 == self.iif)",
      "compiled: a small shape's iif looked up in the output device"),
-    ("C9", "classify.rs", "        sort::sort_by(&mut self.order[off..], |a, b| {\n            key(a).cmp(&key(b)).then(a.cmp(b))\n        });\n", "",
+    ("C9", "classify.rs", "        sort::sort_by::<A, _, _>(&mut self.order[off..], |a, b| {\n            key(a).cmp(&key(b)).then(a.cmp(b))\n        });\n", "",
      "compiled: tables not probed in rule order"),
     ("C10", "classify.rs", "            [run(0, 256), run(fam, 256), own(0), own(fam)]", "            [Span::default(), run(fam, 256), Span::default(), own(fam)]",
      "compiled: family-free tables never probed"),
