@@ -5,8 +5,8 @@
 //! keys of rules and packets.
 
 use super::key::PacketKey;
-use super::Alloc;
 use super::rule::{prefix_mask, Family, PortRange, Prefix, Rule};
+use super::Alloc;
 
 /// The protocol of a table whose rules name none.
 pub(super) const ANY_PROTO: u16 = 256;
