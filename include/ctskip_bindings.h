@@ -9,6 +9,7 @@
 #include <linux/mutex.h>
 #include <linux/sysfs.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netdevice.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -17,3 +18,23 @@
 #include <net/net_namespace.h>
 
 #include "ctskip_shim.h"
+
+/*
+ * Where the fields the hot path reads sit in struct sk_buff, as this
+ * kernel's compiler lays them out (several sit in anonymous unions whose
+ * Rust names differ between kernel series): constants bindgen evaluates, so
+ * a read is one load at a fixed offset.
+ */
+enum ctskip_skb_off {
+	CTSKIP_SKB_LEN = offsetof(struct sk_buff, len),
+	CTSKIP_SKB_DATA_LEN = offsetof(struct sk_buff, data_len),
+	CTSKIP_SKB_HEAD = offsetof(struct sk_buff, head),
+	CTSKIP_SKB_DATA = offsetof(struct sk_buff, data),
+	CTSKIP_SKB_NETWORK_HEADER = offsetof(struct sk_buff, network_header),
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	CTSKIP_SKB_NFCT = offsetof(struct sk_buff, _nfct),
+#else
+	CTSKIP_SKB_NFCT = -1,	/* no _nfct field */
+#endif
+	CTSKIP_CT_UNTRACKED = IP_CT_UNTRACKED,
+};

@@ -57,13 +57,6 @@ void ctskip_poller_set_data(struct ctskip_poller *p, void *data);
 void ctskip_poller_arm(struct ctskip_poller *p, unsigned int ms);
 void ctskip_poller_free(struct ctskip_poller *p);
 
-/* Byte offsets of struct sk_buff's fields read on the hot path. */
-struct ctskip_skb_layout {
-	long len, data_len, head, data, network_header;
-	long nfct;		/* -1 without conntrack */
-	unsigned long ct_untracked;	/* IP_CT_UNTRACKED */
-};
-extern const struct ctskip_skb_layout ctskip_skb_layout;
 /*
  * skb_header_pointer() at @offset from the network header: a pointer to @len
  * bytes, copied into @buf when they are not linear. NULL when the packet is

@@ -16,8 +16,10 @@ use crate::kapi::netfilter::{
 use crate::kapi::percpu::PerCpu;
 use crate::kapi::rcu::ReadSide;
 use crate::kapi::trace::{self, SkipReason};
-use crate::packet::{dev_name, icmp_error_key, is_icmp, ports_unread, read_key, Parsed};
-use crate::rules::PacketKey;
+use crate::packet::{
+    dev_name, icmp_error_key, icmp_proto, is_icmp, ports_unread, read_key, read_quick, Parsed,
+};
+use crate::rules::{Fields, PacketKey};
 use crate::ruleset::{self, RuleSet};
 
 /// A netns's counters (`counters.rs`).
@@ -43,7 +45,17 @@ struct Counting<'a> {
     prerouting: bool,
 }
 
-impl Counting<'_> {
+impl<'a> Counting<'a> {
+    /// Counting in `stats` what runs at `at`.
+    #[inline(always)]
+    fn at(stats: &'a Stats, at: Place) -> Self {
+        Counting {
+            stats,
+            v6: at.family == Family::Ipv6,
+            prerouting: at.point == HookPoint::PreRouting,
+        }
+    }
+
     /// Counts an untracked packet of `bytes`.
     #[inline(always)]
     fn untracked(self, bytes: u64, icmp_error: bool) {
@@ -101,27 +113,128 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
         count(stats, Outcome::Skipped { unparsed: false }, 0);
         return;
     }
-    let v6 = at.family == Family::Ipv6;
-    let prerouting = at.point == HookPoint::PreRouting;
-    let to = Counting {
-        stats,
-        v6,
-        prerouting,
-    };
+    let to = Counting::at(stats, at);
+    let v6 = to.v6;
     let headers = skb.headers();
-    // The key is built in place, the device a packet came in by
-    // (PRE_ROUTING) or leaves by (LOCAL_OUT) first, when some rule names one.
+    if !set.classifier.by_head() {
+        if set.uses_ifnames {
+            return by_key(stats, at, skb, state, set);
+        }
+        return if v6 {
+            by_table::<true>(stats, at, skb, state, set, &headers)
+        } else {
+            by_table::<false>(stats, at, skb, state, set, &headers)
+        };
+    }
+    // A small set of port rules decides the usual packet on its family,
+    // protocol and ports alone, read straight from the linear data.
+    let Some(q) = read_quick::<false>(&headers, v6) else {
+        return by_key(stats, at, skb, state, set);
+    };
+    bisect_stop!("key");
+    let found = set.classifier.lookup_head(q.head);
+    bisect_stop!("lookup");
+    if let Some(rule) = found {
+        untracked(to, bare, set, rule, false);
+        if trace::untrack_enabled() {
+            trace::untrack(
+                state,
+                &whole_key(&headers, v6),
+                false,
+                rule.saturating_add(1),
+            );
+        }
+        return;
+    }
+    // ICMP: maybe an error about a matching packet (`by_key`).
+    if q.head.proto() == icmp_proto(v6) {
+        return by_key(stats, at, skb, state, set);
+    }
+    to.skipped(false);
+    if trace::skip_enabled() {
+        trace::skip(state, &whole_key(&headers, v6), SkipReason::NoMatch);
+    }
+}
+
+/// The key, addresses included, of a packet whose head was read without
+/// them, for a trace event.
+#[cold]
+#[inline(never)]
+fn whole_key(headers: &Headers<'_>, v6: bool) -> PacketKey {
+    read_quick::<true>(headers, v6).map_or_else(PacketKey::default, |q| q.key())
+}
+
+/// Classifies the usual packet (see [`read_quick`]) in a set naming no
+/// device, of more than a few rules or with port ranges or addresses: out
+/// of line, the lookup inlined; `V6`: the family of `at`.
+#[inline(never)]
+fn by_table<const V6: bool>(
+    stats: &Stats,
+    at: Place,
+    skb: &SkBuff,
+    state: &HookState,
+    set: &RuleSet,
+    headers: &Headers<'_>,
+) {
+    let Some(q) = read_quick::<true>(headers, V6) else {
+        return by_key(stats, at, skb, state, set);
+    };
+    let to = Counting::at(stats, at);
+    // `examine` found no conntrack state attached; nothing attaches one
+    // while the hook runs.
+    let Some(bare) = skb.without_conntrack() else {
+        return;
+    };
+    if let Some(rule) = set.classifier.lookup_quick::<V6>(&q) {
+        untracked(to, bare, set, rule, false);
+        if trace::untrack_enabled() {
+            trace::untrack(state, &q.key(), false, rule.saturating_add(1));
+        }
+        return;
+    }
+    // ICMP: maybe an error about a matching packet (`by_key`).
+    if q.head.proto() == icmp_proto(V6) {
+        return by_key(stats, at, skb, state, set);
+    }
+    to.skipped(false);
+    if trace::skip_enabled() {
+        trace::skip(state, &q.key(), SkipReason::NoMatch);
+    }
+}
+
+/// A key with the packet's family and, when some rule names one, the device
+/// it came in by (PRE_ROUTING) or leaves by (LOCAL_OUT); the rest zero, for
+/// [`read_key`].
+#[inline(always)]
+fn key_base(to: Counting<'_>, state: &HookState, set: &RuleSet) -> PacketKey {
     let mut key = PacketKey {
-        v6,
+        v6: to.v6,
         ..PacketKey::default()
     };
     if set.uses_ifnames {
-        if prerouting {
+        if to.prerouting {
             key.iif = dev_name(state.in_dev());
         } else {
             key.oif = dev_name(state.out_dev());
         }
     }
+    key
+}
+
+/// Classifies a packet on its whole key: the general path, out of line
+/// (a small set of port rules decides most packets on their head). It reads
+/// again what [`examine`] read, rather than have it kept for the call.
+#[inline(never)]
+fn by_key(stats: &Stats, at: Place, skb: &SkBuff, state: &HookState, set: &RuleSet) {
+    let to = Counting::at(stats, at);
+    // `examine` found no conntrack state attached; nothing attaches one
+    // while the hook runs.
+    let Some(bare) = skb.without_conntrack() else {
+        return;
+    };
+    let headers = skb.headers();
+    // The key is built in place, the devices first.
+    let mut key = key_base(to, state, set);
     let Ok(parsed) = read_key(&headers, &mut key) else {
         to.skipped(true);
         return;

@@ -7,7 +7,7 @@
 use crate::kapi::netfilter::{Headers, NetDevice};
 use crate::rules::key::IfName;
 use crate::rules::rule::{proto_has_ports, PROTO_ICMP, PROTO_ICMPV6};
-use crate::rules::PacketKey;
+use crate::rules::{Head, PacketKey, Quick};
 
 /// The headers could not be read as far as the network layer needs.
 pub(crate) struct Unparsed;
@@ -96,11 +96,72 @@ pub(crate) fn read_key(skb: &Headers<'_>, k: &mut PacketKey) -> Result<Parsed, U
     })
 }
 
-/// Whether `k` is an ICMP message of its family (ICMP for IPv4, ICMPv6 for
-/// IPv6): only those can be errors about another packet.
+/// Reads the usual packet as a [`Quick`]: an unfragmented or
+/// first-fragment IPv4 packet without options, an IPv6 packet whose first
+/// next header is TCP, UDP, UDP-Lite, SCTP or DCCP, its headers in the
+/// linear data; `None` for any other packet, whose key [`read_key`] reads.
+/// The addresses are read when `ADDRS` (else zero). Its key is the one
+/// `read_key` reads (but for the devices), where both answer.
+#[inline(always)]
+pub(crate) fn read_quick<const ADDRS: bool>(skb: &Headers<'_>, v6: bool) -> Option<Quick> {
+    let proto;
+    let thoff;
+    let (mut saddr, mut daddr) = (0, 0);
+    if !v6 {
+        // Version and IHL, then the fragment field in the low 16 bits; the
+        // rest of the 20 bytes: TTL, protocol, checksum, the addresses.
+        let w0 = u64::from_be_bytes(skb.linear::<8>(0)?);
+        let rest = skb.linear::<12>(8)?;
+        if w0 >> 56 != 0x45 || w0 as u16 & 0x1fff != 0 {
+            return None;
+        }
+        proto = rest[1];
+        if ADDRS {
+            saddr = u128::from(u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]));
+            daddr = u128::from(u32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]));
+        }
+        thoff = 20;
+    } else {
+        // Version in the top bits, the next header in byte 6; the
+        // addresses.
+        let w0 = u64::from_be_bytes(skb.linear::<8>(0)?);
+        proto = (w0 >> 8) as u8;
+        if w0 >> 60 != 6 || !proto_has_ports(proto) {
+            return None;
+        }
+        if ADDRS {
+            saddr = u128::from_be_bytes(skb.linear::<16>(8)?);
+            daddr = u128::from_be_bytes(skb.linear::<16>(24)?);
+        }
+        thoff = 40;
+    }
+    let ports = if proto_has_ports(proto) {
+        Some(skb.linear::<4>(thoff)?)
+    } else {
+        None
+    };
+    Some(Quick {
+        head: Head::from_wire(v6, proto, ports),
+        saddr,
+        daddr,
+    })
+}
+
+/// The ICMP protocol of a family (ICMP for IPv4, ICMPv6 for IPv6).
+#[inline(always)]
+pub(crate) fn icmp_proto(v6: bool) -> u8 {
+    if v6 {
+        PROTO_ICMPV6
+    } else {
+        PROTO_ICMP
+    }
+}
+
+/// Whether `k` is an ICMP message of its family: only those can be errors
+/// about another packet.
 #[inline]
 pub(crate) fn is_icmp(k: &PacketKey) -> bool {
-    k.proto == if k.v6 { PROTO_ICMPV6 } else { PROTO_ICMP }
+    k.proto == icmp_proto(k.v6)
 }
 
 /// Whether `k`'s protocol has ports that were not read (a later fragment,

@@ -230,26 +230,6 @@ void ctskip_bin_attr_init(struct bin_attribute *attr)
 	sysfs_bin_attr_init(attr);
 }
 
-/*
- * Where the fields the hot path reads sit in struct sk_buff, as this
- * kernel's compiler laid them out (several sit in anonymous unions whose
- * Rust names differ between kernel series). The Rust side reads them
- * directly at these offsets.
- */
-const struct ctskip_skb_layout ctskip_skb_layout = {
-	.len = offsetof(struct sk_buff, len),
-	.data_len = offsetof(struct sk_buff, data_len),
-	.head = offsetof(struct sk_buff, head),
-	.data = offsetof(struct sk_buff, data),
-	.network_header = offsetof(struct sk_buff, network_header),
-#if IS_ENABLED(CONFIG_NF_CONNTRACK)
-	.nfct = offsetof(struct sk_buff, _nfct),
-#else
-	.nfct = -1,
-#endif
-	.ct_untracked = IP_CT_UNTRACKED,
-};
-
 /* The slow path of header reads: non-linear or short skbs. */
 const void *ctskip_skb_header(const struct sk_buff *skb, int offset, int len,
 			      void *buf)

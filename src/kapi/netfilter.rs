@@ -21,6 +21,23 @@ use super::window::{Linear, Window};
 /// The state bits of `skb->_nfct` (`NFCT_INFOMASK`); the rest is the entry.
 const NFCT_INFOMASK: usize = 7;
 
+/// The byte offsets in `struct sk_buff` of the fields the hot path reads,
+/// as this kernel lays them out (`include/ctskip_bindings.h`: constants, so
+/// each read is one load).
+mod off {
+    use super::bindings as b;
+
+    pub(super) const LEN: isize = b::ctskip_skb_off_CTSKIP_SKB_LEN as isize;
+    pub(super) const DATA_LEN: isize = b::ctskip_skb_off_CTSKIP_SKB_DATA_LEN as isize;
+    pub(super) const HEAD: isize = b::ctskip_skb_off_CTSKIP_SKB_HEAD as isize;
+    pub(super) const DATA: isize = b::ctskip_skb_off_CTSKIP_SKB_DATA as isize;
+    pub(super) const NETWORK_HEADER: isize = b::ctskip_skb_off_CTSKIP_SKB_NETWORK_HEADER as isize;
+    /// Negative: no `_nfct` field (a kernel without conntrack).
+    pub(super) const NFCT: isize = b::ctskip_skb_off_CTSKIP_SKB_NFCT as isize;
+    /// `IP_CT_UNTRACKED`.
+    pub(super) const CT_UNTRACKED: usize = b::ctskip_skb_off_CTSKIP_CT_UNTRACKED as usize;
+}
+
 /// A packet at a netfilter hook.
 ///
 /// # Invariants
@@ -54,17 +71,11 @@ impl SkBuff {
         unsafe { &*ptr.cast::<SkBuff>() }
     }
 
-    #[inline]
-    fn layout() -> &'static bindings::ctskip_skb_layout {
-        // SAFETY: a constant the shim defines; never written.
-        unsafe { &bindings::ctskip_skb_layout }
-    }
-
     /// The packet's length (`skb->len`).
     #[inline]
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: `len` is an `unsigned int` at that offset.
-        unsafe { field::<u32>(self, Self::layout().len) }
+        unsafe { field::<u32>(self, off::LEN) }
     }
 
     /// The packet, if no conntrack state is attached that ctskip leaves
@@ -77,8 +88,7 @@ impl SkBuff {
     /// may mark such a packet untracked instead.
     #[inline]
     pub(crate) fn without_conntrack(&self) -> Option<NoConntrack<'_>> {
-        let l = Self::layout();
-        if l.nfct < 0 {
+        if off::NFCT < 0 {
             // INVARIANT: no `_nfct` field in this kernel.
             return Some(NoConntrack {
                 skb: self,
@@ -86,13 +96,13 @@ impl SkBuff {
             });
         }
         // SAFETY: `_nfct` is an `unsigned long` at that offset.
-        let v = unsafe { field::<usize>(self, l.nfct) };
-        let attached = v != 0 && (v & !NFCT_INFOMASK != 0 || v == l.ct_untracked);
+        let v = unsafe { field::<usize>(self, off::NFCT) };
+        let attached = v != 0 && (v & !NFCT_INFOMASK != 0 || v == off::CT_UNTRACKED);
         // INVARIANT: no entry or template attached: `v` is 0 or a state
         // alone.
         (!attached).then_some(NoConntrack {
             skb: self,
-            nfct: Some(l.nfct),
+            nfct: Some(off::NFCT),
         })
     }
 
@@ -100,16 +110,15 @@ impl SkBuff {
     /// offsets from it: where the linear data lies is worked out once.
     #[inline]
     pub(crate) fn headers(&self) -> Headers<'_> {
-        let l = Self::layout();
         // SAFETY: the fields are read at their offsets, with their C types.
         let (data, w) = unsafe {
-            let data = field::<*const u8>(self, l.data);
+            let data = field::<*const u8>(self, off::DATA);
             let w = Linear {
-                len: field::<u32>(self, l.len),
-                data_len: field::<u32>(self, l.data_len),
-                head: field::<*const u8>(self, l.head) as usize,
+                len: field::<u32>(self, off::LEN),
+                data_len: field::<u32>(self, off::DATA_LEN),
+                head: field::<*const u8>(self, off::HEAD) as usize,
                 data: data as usize,
-                network_header: field::<u16>(self, l.network_header),
+                network_header: field::<u16>(self, off::NETWORK_HEADER),
             };
             (data, w)
         };
@@ -202,7 +211,7 @@ impl NoConntrack<'_> {
                     .cast::<u8>()
                     .offset(off)
                     .cast::<usize>()
-                    .write(SkBuff::layout().ct_untracked)
+                    .write(off::CT_UNTRACKED)
             };
         }
     }
@@ -227,12 +236,21 @@ impl Headers<'_> {
     /// them.
     #[inline(always)]
     pub(crate) fn read<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
-        if let Some(at) = self.window.find(off, N) {
-            // SAFETY: `find` placed the `N` bytes within the window, which
-            // lies within the skb's linear data (invariant).
-            return Some(unsafe { self.data.add(at).cast::<[u8; N]>().read_unaligned() });
+        if let Some(b) = self.linear(off) {
+            return Some(b);
         }
         self.skb.header_slow(off)
+    }
+
+    /// Copies `N` bytes at `off` from the network header if they are in the
+    /// skb's linear data; `None` otherwise (where [`read`](Self::read)
+    /// would take the slow path).
+    #[inline(always)]
+    pub(crate) fn linear<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        let at = self.window.find(off, N)?;
+        // SAFETY: `find` placed the `N` bytes within the window, which lies
+        // within the skb's linear data (invariant).
+        Some(unsafe { self.data.add(at).cast::<[u8; N]>().read_unaligned() })
     }
 
     /// Walks the IPv6 extension headers from `start` (relative to the

@@ -69,9 +69,9 @@
 use core::mem::size_of;
 
 use super::buf::{filled, Alloc, Buf, NoMem};
-use super::flat::{head, Flat};
+use super::flat::Flat;
 use super::intervals::{self, Painter, Seg, Seg6, NONE};
-use super::key::PacketKey;
+use super::key::{Fields, Head, PacketKey, Quick};
 pub use super::limit::{
     BuildError, Limit, LimitKind, MAX_BOXES, MAX_FLAT, MAX_SLOTS, MAX_TABLES, SMALL_SHAPE,
 };
@@ -420,6 +420,29 @@ pub struct Classifier<A: Alloc> {
     pays: A::Buf<u32>,
     rules: usize,
     needs_ports: bool,
+    /// A small set whose every rule direction names only the family, the
+    /// protocol and exact ports: its tests as masked compares of a
+    /// packet's [`Head`], in rule order, then [`HeadTest::END`]s (all of
+    /// them for any other set). Kept in the classifier itself: no pointer
+    /// to follow, and the last entry an end: no bound to check.
+    heads: [HeadTest; 2 * LINEAR_MAX + 1],
+}
+
+/// One rule direction as a masked compare of a [`Head`].
+#[derive(Debug, Clone, Copy)]
+struct HeadTest {
+    mask: u64,
+    value: u64,
+    rule: u32,
+}
+
+impl HeadTest {
+    /// Matches every head, and names no rule: where a lookup ends.
+    const END: HeadTest = HeadTest {
+        mask: 0,
+        value: 0,
+        rule: NONE,
+    };
 }
 
 /// Sorted insertion of `x` among the smallest values kept in `keep[..*n]`
@@ -514,6 +537,7 @@ impl<A: Alloc> Classifier<A> {
             pays: A::Buf::with_capacity(0)?,
             rules,
             needs_ports: false,
+            heads: [HeadTest::END; 2 * LINEAR_MAX + 1],
         })
     }
 
@@ -530,6 +554,15 @@ impl<A: Alloc> Classifier<A> {
                 let rev = r.reversed();
                 if !r.oneway && rev != *r {
                     c.flat.push(Flat::new(&rev, i as u32))?;
+                }
+            }
+            if c.flat.iter().all(|f| f.rest == 0) {
+                for (t, f) in c.heads.iter_mut().zip(c.flat.iter()) {
+                    *t = HeadTest {
+                        mask: f.mask,
+                        value: f.value,
+                        rule: f.rule,
+                    };
                 }
             }
             return Ok(c);
@@ -1516,6 +1549,26 @@ impl<A: Alloc> Classifier<A> {
             + self.pays.len() * size_of::<u32>()
     }
 
+    /// Whether a packet's [`Head`] is all [`lookup_head`](Self::lookup_head)
+    /// needs: a small set whose rules name only the family, the protocol
+    /// and exact ports.
+    #[inline(always)]
+    pub fn by_head(&self) -> bool {
+        self.heads[0].rule != NONE
+    }
+
+    /// [`lookup`](Self::lookup) of a packet whose key has head `h`, in a set
+    /// that is [`by_head`](Self::by_head) (none in any other).
+    #[inline(always)]
+    pub fn lookup_head(&self, h: Head) -> Option<u32> {
+        let rule = self
+            .heads
+            .iter()
+            .find(|t| h.0 & t.mask == t.value)
+            .map_or(NONE, |t| t.rule);
+        (rule != NONE).then_some(rule)
+    }
+
     /// The earliest rule matching `k` in either of its directions, if any.
     #[inline(always)]
     pub fn lookup(&self, k: &PacketKey) -> Option<u32> {
@@ -1539,14 +1592,8 @@ impl<A: Alloc> Classifier<A> {
     #[inline(always)]
     fn find<C: Count>(&self, k: &PacketKey, c: &mut C) -> Option<u32> {
         if self.rules <= LINEAR_MAX {
-            let h = head(k);
-            for f in self.flat.iter() {
-                c.flat();
-                if f.matches(h, k) {
-                    return Some(f.rule);
-                }
-            }
-            return None;
+            let best = self.find_flat(k, c);
+            return (best != NONE).then_some(best);
         }
         // Each family its own copy (the hook knows the family: one of
         // them is left).
@@ -1558,6 +1605,19 @@ impl<A: Alloc> Classifier<A> {
         (best != NONE).then_some(best)
     }
 
+    /// A small set's lookup: its flat tests in rule order. NONE: no match.
+    #[inline(always)]
+    fn find_flat<C: Count>(&self, k: &PacketKey, c: &mut C) -> u32 {
+        let h = k.head().0;
+        for f in self.flat.iter() {
+            c.flat();
+            if f.matches(h, k) {
+                return f.rule;
+            }
+        }
+        NONE
+    }
+
     /// [`find`](Self::find) in a set larger than [`LINEAR_MAX`] (out of
     /// line: the small sets' loop stays small where it is inlined). The
     /// packet's bucket's entries that its prefilters let through: first
@@ -1566,22 +1626,60 @@ impl<A: Alloc> Classifier<A> {
     /// the earliest rule found wins whatever the order. NONE: no match.
     #[inline(never)]
     fn find_in_tables<C: Count, const V6: bool>(&self, k: &PacketKey, c: &mut C) -> u32 {
+        self.walk_tables::<C, V6, PacketKey>(k, c)
+    }
+
+    /// [`lookup`](Self::lookup) of packet `q` of family `V6` (that of its
+    /// head), the walk of a large set's tables inlined into the caller (one
+    /// copy: the hook's path for the usual packet).
+    #[inline(always)]
+    pub fn lookup_quick<const V6: bool>(&self, q: &Quick) -> Option<u32> {
+        let best = if self.rules <= LINEAR_MAX {
+            self.find_flat(&q.key(), &mut ())
+        } else {
+            self.walk_tables::<(), V6, Quick>(q, &mut ())
+        };
+        (best != NONE).then_some(best)
+    }
+
+    /// [`lookup_quick`](Self::lookup_quick) of `q` with the walk out of
+    /// line (tests).
+    pub fn lookup_quick_outline(&self, q: &Quick) -> Option<u32> {
+        let best = if self.rules <= LINEAR_MAX {
+            self.find_flat(&q.key(), &mut ())
+        } else if q.head.v6() {
+            self.quick_tables::<true>(q)
+        } else {
+            self.quick_tables::<false>(q)
+        };
+        (best != NONE).then_some(best)
+    }
+
+    #[inline(never)]
+    fn quick_tables<const V6: bool>(&self, q: &Quick) -> u32 {
+        self.walk_tables::<(), V6, Quick>(q, &mut ())
+    }
+
+    /// The body of [`find_in_tables`](Self::find_in_tables), over what the
+    /// packet is read as.
+    #[inline(always)]
+    fn walk_tables<C: Count, const V6: bool, P: Fields>(&self, k: &P, c: &mut C) -> u32 {
         let b = self
             .bucket_of
-            .get((usize::from(V6) << 8) | usize::from(k.proto));
+            .get((usize::from(V6) << 8) | usize::from(k.proto()));
         let Some(b) = b.and_then(|&b| self.buckets.get(usize::from(b))) else {
             return NONE;
         };
         let m = if C::MASKS {
-            self.candidates::<V6>(b, k)
+            self.candidates::<V6, P>(b, k)
         } else {
             b.all
         };
         c.skipped(b.list.len as usize, m);
         let mut best = NONE;
         // Port tables need ports: without them they are skipped.
-        if k.has_ports {
-            let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
+        if k.has_ports() {
+            let ports = k.ports();
             for d in b.port_alone.iter() {
                 if m & d.bit != 0 {
                     c.table();
@@ -1593,7 +1691,7 @@ impl<A: Alloc> Classifier<A> {
         }
         let rest = m & !b.direct;
         if rest != 0 {
-            best = self.find_rest(b, rest, k, best, c);
+            best = self.find_rest(b, rest, &k.key(), best, c);
         }
         best
     }
@@ -1614,8 +1712,9 @@ impl<A: Alloc> Classifier<A> {
             return best;
         };
         let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
-        // The packet's words, once a hash table needs them.
+        // The packet's words, once a hash table needs them; its head.
         let mut w = None;
+        let h = k.head().0;
         while m != 0 {
             let i = m.trailing_zeros() as usize;
             m &= m - 1;
@@ -1630,7 +1729,7 @@ impl<A: Alloc> Classifier<A> {
                     break;
                 }
                 c.flat();
-                if flat_test(f, k) {
+                if flat_test(f, h, k) {
                     best = f.rule;
                 }
                 continue;
@@ -1662,7 +1761,7 @@ impl<A: Alloc> Classifier<A> {
     /// prefilters: bit i for the i-th. (A bucket holds at most 40 entries,
     /// checked at compile time above: a 65th would never be visited.)
     #[inline]
-    fn candidates<const V6: bool>(&self, b: &Bucket, k: &PacketKey) -> u64 {
+    fn candidates<const V6: bool, P: Fields>(&self, b: &Bucket, k: &P) -> u64 {
         let mut m = b.all;
         if b.fields == 0 {
             return m;
@@ -1673,16 +1772,16 @@ impl<A: Alloc> Classifier<A> {
             at += CELLS;
         };
         if b.fields & M_SPORT != 0 {
-            and(usize::from(k.sport >> 8));
+            and((k.ports() >> 24) as usize);
         }
         if b.fields & M_DPORT != 0 {
-            and(usize::from(k.dport >> 8));
+            and((k.ports() >> 8) as u8 as usize);
         }
         if b.fields & M_SADDR != 0 {
-            and(bucket_cell(V6, k.saddr, b.smask));
+            and(bucket_cell(V6, k.saddr(), b.smask));
         }
         if b.fields & M_DADDR != 0 {
-            and(bucket_cell(V6, k.daddr, b.dmask));
+            and(bucket_cell(V6, k.daddr(), b.dmask));
         }
         m
     }
@@ -1850,11 +1949,11 @@ fn prefix_holds(p: Prefix, mask: u128) -> bool {
     u32::from(p.len) >= mask.count_ones()
 }
 
-/// Whether flat test `f` matches `k` (out of line in a large set's lookup:
+/// Whether flat test `f` matches `k`, whose head is `h` (out of line in a large set's lookup:
 /// its loop then keeps the packet's fields out of registers).
 #[inline(never)]
-fn flat_test(f: &Flat, k: &PacketKey) -> bool {
-    f.matches(head(k), k)
+fn flat_test(f: &Flat, h: u64, k: &PacketKey) -> bool {
+    f.matches(h, k)
 }
 
 /// Every rule's variants, with their shapes decided, sorted by table, then

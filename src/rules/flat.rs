@@ -9,16 +9,8 @@
 //! packed word ([`head`]); port ranges, addresses and devices are tested
 //! after it, only by the directions that name them.
 
-use super::key::PacketKey;
+use super::key::{Head, PacketKey, H_PORTS, H_PROTO, H_V6};
 use super::rule::{prefix_mask, Family, PortRange, Rule};
-
-/// Bits of the packed word: the protocol, IPv6, ports read, the source and
-/// destination ports.
-const H_PROTO: u64 = 0xff;
-const H_V6: u64 = 1 << 8;
-const H_PORTS: u64 = 1 << 9;
-const H_SPORT: u32 = 16;
-const H_DPORT: u32 = 32;
 
 /// Which fields are tested after the packed word.
 const SRANGE: u8 = 1;
@@ -28,27 +20,16 @@ const DADDR: u8 = 8;
 const IIF: u8 = 16;
 const OIF: u8 = 32;
 
-/// The packed word of a key: what the masked compare of every flat test
-/// looks at.
-#[inline]
-pub(super) fn head(k: &PacketKey) -> u64 {
-    u64::from(k.proto)
-        | if k.v6 { H_V6 } else { 0 }
-        | if k.has_ports { H_PORTS } else { 0 }
-        | u64::from(k.sport) << H_SPORT
-        | u64::from(k.dport) << H_DPORT
-}
-
 /// One direction of one rule.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Flat {
     /// The rule's index.
     pub(super) rule: u32,
     /// The packed word's bits this direction names, and their values.
-    mask: u64,
-    value: u64,
+    pub(super) mask: u64,
+    pub(super) value: u64,
     /// Which fields are tested after it.
-    rest: u8,
+    pub(super) rest: u8,
     sport: PortRange,
     dport: PortRange,
     smask: u128,
@@ -87,16 +68,17 @@ impl Flat {
         }
         let mut rest = 0;
         // A port is exact in the packed word, a range tested after it.
-        let mut port = |r: Option<PortRange>, shift: u32, range: u8| match r {
+        let mut port = |r: Option<PortRange>, bits: fn(u16) -> (u64, u64), range: u8| match r {
             Some(p) if p.lo == p.hi => {
-                mask |= 0xffff << shift;
-                value |= u64::from(p.lo) << shift;
+                let (m, v) = bits(p.lo);
+                mask |= m;
+                value |= v;
             }
             Some(_) => rest |= range,
             None => {}
         };
-        port(d.sport, H_SPORT, SRANGE);
-        port(d.dport, H_DPORT, DRANGE);
+        port(d.sport, Head::sport_bits, SRANGE);
+        port(d.dport, Head::dport_bits, DRANGE);
         let mut flag = |set: bool, bit: u8| {
             if set {
                 rest |= bit;
@@ -122,7 +104,7 @@ impl Flat {
         }
     }
 
-    /// Whether `k`, whose packed word is `h` ([`head`]), matches this
+    /// Whether `k`, whose packed word is `h` (`k.head().0`), matches this
     /// direction.
     #[inline]
     pub(super) fn matches(&self, h: u64, k: &PacketKey) -> bool {

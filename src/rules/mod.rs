@@ -25,7 +25,7 @@ pub mod text;
 
 pub use buf::{Alloc, Buf, NoMem};
 pub use classify::{Classifier, Cost};
-pub use key::PacketKey;
+pub use key::{Fields, Head, PacketKey, Quick};
 pub use limit::{BuildError, Limit, LimitKind};
 pub use parse::{parse_rules, ParseError};
 pub use rule::{Family, IfName, PortRange, Prefix, Rule};

@@ -36,12 +36,25 @@ pub struct PortRange {
 }
 
 /// Transport protocols whose rules may name ports.
+#[inline]
 pub fn proto_has_ports(p: u8) -> bool {
-    matches!(
-        p,
-        PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_DCCP
-    )
+    // One load: the hook asks for every packet.
+    HAS_PORTS[usize::from(p)]
 }
+
+/// [`proto_has_ports`] by protocol number.
+static HAS_PORTS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut p = 0;
+    while p < 256 {
+        t[p] = matches!(
+            p as u8,
+            PROTO_TCP | PROTO_UDP | PROTO_UDPLITE | PROTO_SCTP | PROTO_DCCP
+        );
+        p += 1;
+    }
+    t
+};
 
 /// IANA protocol numbers used by the rule language.
 pub const PROTO_ICMP: u8 = 1;

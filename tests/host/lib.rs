@@ -265,6 +265,21 @@ pub fn check_classifier(
         let want = reference::first_match(refs, &k);
         let got = c.lookup(&k);
         check_bounds(c, &k, got);
+        // A small set of port rules is decided on the packet's head alone
+        // (the hook's fast path): the same answer.
+        if c.by_head() {
+            assert_eq!(c.lookup_head(k.head()), want, "head of {k:?}");
+        }
+        // A packet with no device, as the hook reads the usual one: its
+        // head and addresses (the hook's path for sets naming no device).
+        if k.iif.0 == 0 && k.oif.0 == 0 {
+            let q = rules::Quick {
+                head: k.head(),
+                saddr: k.saddr,
+                daddr: k.daddr,
+            };
+            assert_eq!(c.lookup_quick_outline(&q), want, "quick of {k:?}");
+        }
         if got != want {
             let show = |i: Option<u32>| i.map(|i| alloc::format!("{i}: {}", refs[i as usize]));
             panic!(

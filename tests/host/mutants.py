@@ -127,6 +127,12 @@ MUTANTS = [
      "cost: a probe's slots, steps and boxes not started afresh (each probe counted with those before it)"),
     ("C38", "classify.rs", "        self.probe_boxes = self.probe_boxes.max(self.this[2]);\n", "",
      "cost: the most boxes one probe tried never recorded (the per-probe bound checked against 0)"),
+    ("C39", "classify.rs", "            .find(|t| h.0 & t.mask == t.value)", "            .find(|t| h.0 & t.mask & !0xffff_0000 == t.value & !0xffff_0000)",
+     "head lookup: the source port ignored (a rule naming one matches any)"),
+    ("C40", "classify.rs", "            if c.flat.iter().all(|f| f.rest == 0) {", "            if c.flat.iter().any(|f| f.rest == 0) {",
+     "head lookup used for a small set with a port range or an address"),
+    ("C41", "key.rs", "            Some(p) => (H_PORTS, p),", "            Some(p) => (0, p),",
+     "head: ports read but not flagged (rules needing ports never match by head)"),
     # sort.rs: the heapsort the build uses (no recursion on the kernel stack).
     ("SO1", "sort.rs", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Less {", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Greater {",
      "sort: sift-down follows the smaller child"),

@@ -18,7 +18,8 @@ one), and answers each with one line.
                                               server in a thread)
   NETNS talk udp|tcp|udplite ADDR PORT N [exthdr]
                                            -> "echoed K of N" (one socket;
-      exthdr: IPv6 hop-by-hop and destination options on every packet sent)
+      exthdr: IPv6 hop-by-hop and destination options on every packet sent;
+      ipopt: an IPv4 Record Route option on every packet sent)
 """
 import ctypes
 import os
@@ -181,6 +182,10 @@ def talk(proto, addr, port, n, *opts):
         pad = b"\x00\x00\x01\x04\x00\x00\x00\x00"  # one PadN option
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_HOPOPTS, pad)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, pad)
+    if "ipopt" in opts:
+        # Record Route with one slot, then End of Options: an IPv4 header
+        # of 28 bytes (IHL 7).
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x07\x07\x04\x00\x00\x00\x00\x00")
     s.settimeout(2)
     got = 0
     try:

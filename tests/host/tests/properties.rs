@@ -204,6 +204,53 @@ proptest! {
     }
 }
 
+prop_compose! {
+    /// A rule naming only a family, a protocol and exact ports: what a
+    /// small set decides on a packet's head alone.
+    fn port_rule_text()(
+        fam in 0u8..3,
+        proto in prop::sample::select(PROTOS.to_vec()),
+        sp in prop::option::of(prop::sample::select(PORTS.to_vec())),
+        dp in prop::option::of(prop::sample::select(PORTS.to_vec())),
+        oneway in any::<bool>(),
+    ) -> String {
+        let mut w: Vec<String> = Vec::new();
+        match (fam, proto) {
+            (_, 1) => w.push("icmp".into()),
+            (_, 58) => w.push("icmpv6".into()),
+            (1, _) => w.push("ip".into()),
+            (2, _) => w.push("ip6".into()),
+            _ => {}
+        }
+        if proto != 1 && proto != 58 {
+            w.push(format!("proto {proto}"));
+        }
+        if re::PORT_PROTOS.contains(&proto) {
+            if let Some(p) = sp { w.push(format!("sport {p}")) }
+            if let Some(p) = dp { w.push(format!("dport {p}")) }
+        }
+        if oneway { w.push("oneway".into()) }
+        w.join(" ")
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Small sets of port rules: decided on the packet's head (the hook's
+    /// fast path) and on its key, both as the reference decides.
+    #[test]
+    fn port_rules_by_head(texts in prop::collection::vec(port_rule_text(), 1..=classify::LINEAR_MAX),
+                          keys in prop::collection::vec(any::<[u8; 12]>(), 1..40)) {
+        let (_, ours, refs) = both(&texts);
+        let c = Classifier::<Host>::build(&ours).unwrap();
+        prop_assert!(c.by_head(), "{:?}", texts);
+        for b in &keys {
+            check_classifier(&c, &refs, &key_for(&refs, b));
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -305,6 +352,30 @@ fn both_directions_and_oneway() {
             Some(2),
         );
     }
+}
+
+/// Which sets are decided on a packet's head: small ones whose every rule
+/// names only a family, a protocol and exact ports.
+#[test]
+fn by_head_only_for_small_port_sets() {
+    let by_head = |t: &str| {
+        Classifier::<Host>::build(&parse(t).unwrap())
+            .unwrap()
+            .by_head()
+    };
+    assert!(by_head("udp dport 53"));
+    assert!(by_head(
+        "udp dport 53; tcp sport 80 dport 443 oneway; ip6 gre; icmp"
+    ));
+    assert!(!by_head(""));
+    assert!(!by_head("udp dport 53; udp dport 1-5"));
+    assert!(!by_head("udp dport 53; ip saddr 10.0.0.0/8"));
+    assert!(!by_head("udp dport 53; ip6 daddr ::1"));
+    assert!(!by_head("udp dport 53; iif eth0"));
+    assert!(!by_head("udp dport 53; oif eth0"));
+    assert!(!by_head(
+        "udp dport 1; udp dport 2; udp dport 3; udp dport 4; udp dport 5"
+    ));
 }
 
 #[test]
