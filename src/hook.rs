@@ -137,31 +137,42 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
     if let Some(rule) = found {
         untracked(to, bare, set, rule, false);
         if trace::untrack_enabled() {
-            trace::untrack(
-                state,
-                &whole_key(&headers, v6),
-                false,
-                rule.saturating_add(1),
-            );
+            trace_untrack(state, skb, v6, rule);
         }
         return;
     }
-    // ICMP: maybe an error about a matching packet (`by_key`).
+    // ICMP: maybe an error about a matching packet (`by_key`). (Only
+    // IPv4's: an ICMPv6 packet is not read quick.)
     if q.head.proto() == icmp_proto(v6) {
         return by_key(stats, at, skb, state, set);
     }
     to.skipped(false);
     if trace::skip_enabled() {
-        trace::skip(state, &whole_key(&headers, v6), SkipReason::NoMatch);
+        trace_skip(state, skb, v6);
     }
 }
 
-/// The key, addresses included, of a packet whose head was read without
-/// them, for a trace event.
+/// The key, addresses included, of a packet read quick (no device: the
+/// quick paths serve sets naming none), for a trace event: read again, so
+/// the hot path keeps nothing for it.
 #[cold]
 #[inline(never)]
-fn whole_key(headers: &Headers<'_>, v6: bool) -> PacketKey {
-    read_quick::<true>(headers, v6).map_or_else(PacketKey::default, |q| q.key())
+fn quick_key(skb: &SkBuff, v6: bool) -> PacketKey {
+    read_quick::<true>(&skb.headers(), v6).map_or_else(PacketKey::default, |q| q.key())
+}
+
+/// The `ctskip:untrack` event of a packet read quick that matched `rule`.
+#[cold]
+#[inline(never)]
+fn trace_untrack(state: &HookState, skb: &SkBuff, v6: bool, rule: u32) {
+    trace::untrack(state, &quick_key(skb, v6), false, rule.saturating_add(1));
+}
+
+/// The `ctskip:skip` event of a packet read quick that matched nothing.
+#[cold]
+#[inline(never)]
+fn trace_skip(state: &HookState, skb: &SkBuff, v6: bool) {
+    trace::skip(state, &quick_key(skb, v6), SkipReason::NoMatch);
 }
 
 /// Classifies the usual packet (see [`read_quick`]) in a set naming no
@@ -179,26 +190,30 @@ fn by_table<const V6: bool>(
     let Some(q) = read_quick::<true>(headers, V6) else {
         return by_key(stats, at, skb, state, set);
     };
+    bisect_stop!("key");
     let to = Counting::at(stats, at);
     // `examine` found no conntrack state attached; nothing attaches one
     // while the hook runs.
     let Some(bare) = skb.without_conntrack() else {
         return;
     };
-    if let Some(rule) = set.classifier.lookup_quick::<V6>(&q) {
+    let found = set.classifier.lookup_quick::<V6>(&q);
+    bisect_stop!("lookup");
+    if let Some(rule) = found {
         untracked(to, bare, set, rule, false);
         if trace::untrack_enabled() {
-            trace::untrack(state, &q.key(), false, rule.saturating_add(1));
+            trace_untrack(state, skb, V6, rule);
         }
         return;
     }
-    // ICMP: maybe an error about a matching packet (`by_key`).
+    // ICMP: maybe an error about a matching packet (`by_key`). (Only
+    // IPv4's: an ICMPv6 packet is not read quick.)
     if q.head.proto() == icmp_proto(V6) {
         return by_key(stats, at, skb, state, set);
     }
     to.skipped(false);
     if trace::skip_enabled() {
-        trace::skip(state, &q.key(), SkipReason::NoMatch);
+        trace_skip(state, skb, V6);
     }
 }
 

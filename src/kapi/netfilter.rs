@@ -24,7 +24,7 @@ const NFCT_INFOMASK: usize = 7;
 /// The byte offsets in `struct sk_buff` of the fields the hot path reads,
 /// as this kernel lays them out (`include/ctskip_bindings.h`: constants, so
 /// each read is one load).
-mod off {
+mod skb_off {
     use super::bindings as b;
 
     pub(super) const LEN: isize = b::ctskip_skb_off_CTSKIP_SKB_LEN as isize;
@@ -75,7 +75,7 @@ impl SkBuff {
     #[inline]
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: `len` is an `unsigned int` at that offset.
-        unsafe { field::<u32>(self, off::LEN) }
+        unsafe { field::<u32>(self, skb_off::LEN) }
     }
 
     /// The packet, if no conntrack state is attached that ctskip leaves
@@ -88,7 +88,7 @@ impl SkBuff {
     /// may mark such a packet untracked instead.
     #[inline]
     pub(crate) fn without_conntrack(&self) -> Option<NoConntrack<'_>> {
-        if off::NFCT < 0 {
+        if skb_off::NFCT < 0 {
             // INVARIANT: no `_nfct` field in this kernel.
             return Some(NoConntrack {
                 skb: self,
@@ -96,13 +96,13 @@ impl SkBuff {
             });
         }
         // SAFETY: `_nfct` is an `unsigned long` at that offset.
-        let v = unsafe { field::<usize>(self, off::NFCT) };
-        let attached = v != 0 && (v & !NFCT_INFOMASK != 0 || v == off::CT_UNTRACKED);
+        let v = unsafe { field::<usize>(self, skb_off::NFCT) };
+        let attached = v != 0 && (v & !NFCT_INFOMASK != 0 || v == skb_off::CT_UNTRACKED);
         // INVARIANT: no entry or template attached: `v` is 0 or a state
         // alone.
         (!attached).then_some(NoConntrack {
             skb: self,
-            nfct: Some(off::NFCT),
+            nfct: Some(skb_off::NFCT),
         })
     }
 
@@ -112,13 +112,13 @@ impl SkBuff {
     pub(crate) fn headers(&self) -> Headers<'_> {
         // SAFETY: the fields are read at their offsets, with their C types.
         let (data, w) = unsafe {
-            let data = field::<*const u8>(self, off::DATA);
+            let data = field::<*const u8>(self, skb_off::DATA);
             let w = Linear {
-                len: field::<u32>(self, off::LEN),
-                data_len: field::<u32>(self, off::DATA_LEN),
-                head: field::<*const u8>(self, off::HEAD) as usize,
+                len: field::<u32>(self, skb_off::LEN),
+                data_len: field::<u32>(self, skb_off::DATA_LEN),
+                head: field::<*const u8>(self, skb_off::HEAD) as usize,
                 data: data as usize,
-                network_header: field::<u16>(self, off::NETWORK_HEADER),
+                network_header: field::<u16>(self, skb_off::NETWORK_HEADER),
             };
             (data, w)
         };
@@ -211,7 +211,7 @@ impl NoConntrack<'_> {
                     .cast::<u8>()
                     .offset(off)
                     .cast::<usize>()
-                    .write(off::CT_UNTRACKED)
+                    .write(skb_off::CT_UNTRACKED)
             };
         }
     }

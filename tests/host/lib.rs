@@ -270,9 +270,9 @@ pub fn check_classifier(
         if c.by_head() {
             assert_eq!(c.lookup_head(k.head()), want, "head of {k:?}");
         }
-        // A packet with no device, as the hook reads the usual one: its
-        // head and addresses (the hook's path for sets naming no device).
-        if k.iif.0 == 0 && k.oif.0 == 0 {
+        // The usual packet as the hook reads it for a set naming no device
+        // (whatever the packet's devices): its head and addresses.
+        if refs.iter().all(|r| r.iif.is_none() && r.oif.is_none()) {
             let q = rules::Quick {
                 head: k.head(),
                 saddr: k.saddr,

@@ -128,7 +128,7 @@ MUTANTS = [
     ("C38", "classify.rs", "        self.probe_boxes = self.probe_boxes.max(self.this[2]);\n", "",
      "cost: the most boxes one probe tried never recorded (the per-probe bound checked against 0)"),
     ("C39", "classify.rs", "            .find(|t| h.0 & t.mask == t.value)", "            .find(|t| h.0 & t.mask & !0xffff_0000 == t.value & !0xffff_0000)",
-     "head lookup: the source port ignored (a rule naming one matches any)"),
+     "head lookup: the source port ignored (a rule naming one matches any; on a little-endian host)"),
     ("C40", "classify.rs", "            if c.flat.iter().all(|f| f.rest == 0) {", "            if c.flat.iter().any(|f| f.rest == 0) {",
      "head lookup used for a small set with a port range or an address"),
     ("C41", "key.rs", "            Some(p) => (H_PORTS, p),", "            Some(p) => (0, p),",
