@@ -89,13 +89,49 @@ impl Hook for Untrack {
 }
 
 /// Profiling by bisection (`make CTSKIP_BISECT=STAGE`, see
-/// docs/BENCHMARKS.md): stop after a stage of the packet's path. Compiled
-/// out of normal builds.
+/// docs/BENCHMARKS.md): stop after a stage of the packet's path, returning
+/// what follows the stage's name, if anything. Compiled out of normal
+/// builds.
 macro_rules! bisect_stop {
     ($stage:literal) => {
         #[cfg(ctskip_bisect = $stage)]
         return;
     };
+    ($stage:literal => $ret:expr) => {
+        #[cfg(ctskip_bisect = $stage)]
+        return $ret;
+    };
+}
+
+/// What the lookup of a packet read quick ([`read_quick`]) found.
+#[derive(Clone, Copy)]
+enum Found {
+    /// The earliest rule it matches.
+    Rule(u32),
+    /// No rule matches it.
+    Nothing,
+    /// Its whole key is needed ([`by_key`]): it is not read quick, or it
+    /// is an ICMP message no rule matches (maybe an error about a packet
+    /// one does).
+    Key,
+    /// A profiling build stopped before the lookup's end.
+    #[cfg(any(ctskip_bisect = "key", ctskip_bisect = "lookup"))]
+    Stopped,
+}
+
+impl Found {
+    /// What a lookup's answer `found` for a packet of protocol `proto` of
+    /// the family `v6` means.
+    #[inline(always)]
+    fn of(found: Option<u32>, proto: u8, v6: bool) -> Self {
+        match found {
+            Some(rule) => Found::Rule(rule),
+            // ICMP: maybe an error about a matching packet (`by_key`).
+            // (Only IPv4's: an ICMPv6 packet is not read quick.)
+            None if proto == icmp_proto(v6) => Found::Key,
+            None => Found::Nothing,
+        }
+    }
 }
 
 #[inline(always)]
@@ -113,43 +149,105 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
         count(stats, Outcome::Skipped { unparsed: false }, 0);
         return;
     }
+    if set.classifier.by_head() {
+        let v6 = at.family == Family::Ipv6;
+        let found = by_head(set, skb, v6);
+        return conclude(found, stats, at, skb, state, set, bare);
+    }
+    if set.uses_ifnames {
+        return by_key(stats, at, skb, state, set);
+    }
+    // One copy per family and hook (known here: `examine` is inlined into
+    // each hook's callback), so that neither is carried in a register.
+    match (at.family, at.point) {
+        (Family::Ipv4, HookPoint::PreRouting) => by_table::<false, true>(stats, skb, state, set),
+        (Family::Ipv4, HookPoint::LocalOut) => by_table::<false, false>(stats, skb, state, set),
+        (Family::Ipv6, HookPoint::PreRouting) => by_table::<true, true>(stats, skb, state, set),
+        (Family::Ipv6, HookPoint::LocalOut) => by_table::<true, false>(stats, skb, state, set),
+    }
+}
+
+/// Untracks and counts a packet by what its lookup found, or sends it to
+/// [`by_key`].
+#[inline(always)]
+fn conclude(
+    found: Found,
+    stats: &Stats,
+    at: Place,
+    skb: &SkBuff,
+    state: &HookState,
+    set: &RuleSet,
+    bare: NoConntrack<'_>,
+) {
     let to = Counting::at(stats, at);
     let v6 = to.v6;
-    let headers = skb.headers();
-    if !set.classifier.by_head() {
-        if set.uses_ifnames {
-            return by_key(stats, at, skb, state, set);
+    match found {
+        Found::Rule(rule) => {
+            untracked(to, bare, set, rule, false);
+            if trace::untrack_enabled() {
+                trace_untrack(state, skb, v6, rule);
+            }
         }
-        return if v6 {
-            by_table::<true>(stats, at, skb, state, set, &headers)
-        } else {
-            by_table::<false>(stats, at, skb, state, set, &headers)
-        };
+        Found::Nothing => {
+            to.skipped(false);
+            if trace::skip_enabled() {
+                trace_skip(state, skb, v6);
+            }
+        }
+        Found::Key => by_key(stats, at, skb, state, set),
+        #[cfg(any(ctskip_bisect = "key", ctskip_bisect = "lookup"))]
+        Found::Stopped => {}
     }
-    // A small set of port rules decides the usual packet on its family,
-    // protocol and ports alone, read straight from the linear data.
-    let Some(q) = read_quick::<false>(&headers, v6) else {
-        return by_key(stats, at, skb, state, set);
+}
+
+/// Looks up the usual packet (see [`read_quick`]) in a small set of port
+/// rules, on its family, protocol and ports alone, read straight from the
+/// linear data ([`Classifier::by_head`](crate::rules::Classifier::by_head)).
+#[inline(always)]
+fn by_head(set: &RuleSet, skb: &SkBuff, v6: bool) -> Found {
+    let Some(q) = read_quick::<false>(&skb.headers(), v6) else {
+        return Found::Key;
     };
-    bisect_stop!("key");
+    bisect_stop!("key" => Found::Stopped);
     let found = set.classifier.lookup_head(q.head);
-    bisect_stop!("lookup");
-    if let Some(rule) = found {
-        untracked(to, bare, set, rule, false);
-        if trace::untrack_enabled() {
-            trace_untrack(state, skb, v6, rule);
-        }
+    bisect_stop!("lookup" => Found::Stopped);
+    Found::of(found, q.head.proto(), v6)
+}
+
+/// Classifies the usual packet (see [`read_quick`]) in the tables of a set
+/// naming no device, of more than a few rules or with port ranges or
+/// addresses: out of line, the lookup inlined; at IPv6's hook if `V6`,
+/// else IPv4's, at PRE_ROUTING if `PRE`, else LOCAL_OUT.
+#[inline(never)]
+fn by_table<const V6: bool, const PRE: bool>(
+    stats: &Stats,
+    skb: &SkBuff,
+    state: &HookState,
+    set: &RuleSet,
+) {
+    let at = Place {
+        family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
+        point: if PRE {
+            HookPoint::PreRouting
+        } else {
+            HookPoint::LocalOut
+        },
+    };
+    // `examine` found no conntrack state attached; nothing attaches one
+    // while the hook runs.
+    let Some(bare) = skb.without_conntrack() else {
         return;
-    }
-    // ICMP: maybe an error about a matching packet (`by_key`). (Only
-    // IPv4's: an ICMPv6 packet is not read quick.)
-    if q.head.proto() == icmp_proto(v6) {
-        return by_key(stats, at, skb, state, set);
-    }
-    to.skipped(false);
-    if trace::skip_enabled() {
-        trace_skip(state, skb, v6);
-    }
+    };
+    let found = match read_quick::<true>(&skb.headers(), V6) {
+        Some(q) => {
+            bisect_stop!("key");
+            let found = set.classifier.lookup_quick::<V6>(&q);
+            bisect_stop!("lookup");
+            Found::of(found, q.head.proto(), V6)
+        }
+        None => Found::Key,
+    };
+    conclude(found, stats, at, skb, state, set, bare);
 }
 
 /// The key, addresses included, of a packet read quick (no device: the
@@ -173,48 +271,6 @@ fn trace_untrack(state: &HookState, skb: &SkBuff, v6: bool, rule: u32) {
 #[inline(never)]
 fn trace_skip(state: &HookState, skb: &SkBuff, v6: bool) {
     trace::skip(state, &quick_key(skb, v6), SkipReason::NoMatch);
-}
-
-/// Classifies the usual packet (see [`read_quick`]) in a set naming no
-/// device, of more than a few rules or with port ranges or addresses: out
-/// of line, the lookup inlined; `V6`: the family of `at`.
-#[inline(never)]
-fn by_table<const V6: bool>(
-    stats: &Stats,
-    at: Place,
-    skb: &SkBuff,
-    state: &HookState,
-    set: &RuleSet,
-    headers: &Headers<'_>,
-) {
-    let Some(q) = read_quick::<true>(headers, V6) else {
-        return by_key(stats, at, skb, state, set);
-    };
-    bisect_stop!("key");
-    let to = Counting::at(stats, at);
-    // `examine` found no conntrack state attached; nothing attaches one
-    // while the hook runs.
-    let Some(bare) = skb.without_conntrack() else {
-        return;
-    };
-    let found = set.classifier.lookup_quick::<V6>(&q);
-    bisect_stop!("lookup");
-    if let Some(rule) = found {
-        untracked(to, bare, set, rule, false);
-        if trace::untrack_enabled() {
-            trace_untrack(state, skb, V6, rule);
-        }
-        return;
-    }
-    // ICMP: maybe an error about a matching packet (`by_key`). (Only
-    // IPv4's: an ICMPv6 packet is not read quick.)
-    if q.head.proto() == icmp_proto(V6) {
-        return by_key(stats, at, skb, state, set);
-    }
-    to.skipped(false);
-    if trace::skip_enabled() {
-        trace_skip(state, skb, V6);
-    }
 }
 
 /// A key with the packet's family and, when some rule names one, the device

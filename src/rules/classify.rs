@@ -149,8 +149,9 @@ fn port_of(d: &Rule, source: bool) -> Option<PortRange> {
 const PORT_BLOCK: usize = 64;
 const PORT_BLOCKS: usize = 65536 / PORT_BLOCK;
 
-/// A bucket's shared prefilters: for each field that tells its entries
-/// apart, 256 masks (one per *cell* of the field's values), bit i set when
+/// A bucket's shared prefilters: for each field, 256 masks (one per *cell*
+/// of the field's values; all ones for a field that does not tell the
+/// bucket's entries apart), bit i set when
 /// the bucket's i-th entry (table or flat test) may match a packet whose
 /// field is in that cell. Fields, in this order: source port, destination
 /// port (a cell is 256 ports), source address, destination address (a cell
@@ -162,6 +163,10 @@ const M_DPORT: u8 = 2;
 const M_SADDR: u8 = 4;
 const M_DADDR: u8 = 8;
 const CELLS: usize = 256;
+/// A bucket with prefilters has all four fields' cells (a field that does
+/// not tell its entries apart lets every entry through), so a lookup reads
+/// them with one bound check.
+const FIELDS: usize = 4;
 
 /// The shared prefilters of a set take at most this many bytes, plus
 /// [`MASK_BYTES_PER_VAR`] per rule direction (so the most a bucket takes,
@@ -207,7 +212,10 @@ struct Bucket {
     list: Span,
     /// IPv6 (its address cells are bytes of 128-bit addresses).
     v6: bool,
-    /// `M_*`: the fields it has masks for, `CELLS` each from `masks`.
+    /// `M_*`: the fields that tell its entries apart (0: it has no
+    /// prefilters). Its cells, if any: [`FIELDS`] blocks of `CELLS` from
+    /// `masks`, in the order of `M_*` (a field not named lets every entry
+    /// through).
     fields: u8,
     masks: u32,
     /// The address cells: the bits of the address they hash.
@@ -215,6 +223,8 @@ struct Bucket {
     dmask: u128,
     /// Bit i for its i-th entry.
     all: u64,
+    /// Bit i for its i-th entry if that is a flat test.
+    flats: u64,
     /// Bit i for an entry answered by its port alone: a port table whose
     /// payload is the rule, at most [`DIRECT`] of them, the earliest, kept
     /// in `port_alone` (looked up first, without the general loop).
@@ -298,6 +308,14 @@ struct Table {
     vars: u32,
     /// Its variants are tested one by one instead: `flat[flats]`.
     flats: Option<Span>,
+}
+
+impl Table {
+    /// A port table whose payload is the rule: the packet's port alone
+    /// answers it (see [`Direct`]).
+    fn port_alone(&self) -> bool {
+        self.is_ports && self.needs_ports && self.shape.res == RES_RULE
+    }
 }
 
 /// A port box: one direction of a rule with both port ranges.
@@ -919,6 +937,12 @@ impl<A: Alloc> Classifier<A> {
         });
         let n = self.order.len() - off;
         let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        let mut flats = 0;
+        for (i, &e) in self.order[off..].iter().enumerate().take(64) {
+            if e & FLAT != 0 {
+                flats |= 1 << i;
+            }
+        }
         let b = self.buckets.len() as u16;
         self.buckets.push(Bucket {
             list: Span {
@@ -927,6 +951,7 @@ impl<A: Alloc> Classifier<A> {
             },
             v6,
             all,
+            flats,
             ..Bucket::default()
         })?;
         Ok(b)
@@ -939,11 +964,11 @@ impl<A: Alloc> Classifier<A> {
             let list = self.order.get(b.list.range()).unwrap_or(&[]);
             let mut n = 0;
             for (i, &e) in list.iter().enumerate().take(64) {
-                let alone = |t: &&Table| t.is_ports && t.needs_ports && t.shape.res == RES_RULE;
                 let t = (e & FLAT == 0)
                     .then(|| self.tables.get(e as usize))
                     .flatten();
-                if let (Some(t), Some(d)) = (t.filter(alone), b.port_alone.get_mut(n)) {
+                if let (Some(t), Some(d)) = (t.filter(|t| t.port_alone()), b.port_alone.get_mut(n))
+                {
                     *d = Direct {
                         bit: 1 << i,
                         off: t.off,
@@ -956,8 +981,9 @@ impl<A: Alloc> Classifier<A> {
         }
     }
 
-    /// Every bucket's shared prefilters (see [`Bucket`]), for the fields
-    /// that tell its entries apart, the buckets with the most tables first,
+    /// Every bucket's shared prefilters (see [`Bucket`]) if a field tells
+    /// its entries apart, but for a bucket of at most [`DIRECT`] entries
+    /// answered by the port alone; the buckets with the most tables first,
     /// while they fit in [`MASK_BYTES`] plus [`MASK_BYTES_PER_VAR`] a
     /// variant (a bucket past that has none: slower, never wrong). Each
     /// entry's cells are worked out once, not once per bucket it is in.
@@ -1025,7 +1051,13 @@ impl<A: Alloc> Classifier<A> {
         let mut todo = A::Buf::<(u32, u32, u32)>::with_capacity(0)?;
         for (bi, b) in self.buckets.iter().enumerate() {
             let list = self.order.get(b.list.range()).unwrap_or(&[]);
-            if list.len() >= 2 {
+            // A bucket whose entries are all answered by the port alone
+            // (`plan_direct`) probes them straight away: cells would cost
+            // about as much as the probes they spare.
+            let alone = |&e: &u32| {
+                e & FLAT == 0 && self.tables.get(e as usize).is_some_and(Table::port_alone)
+            };
+            if list.len() >= 2 && !(list.len() <= DIRECT && list.iter().all(alone)) {
                 let tables = list.iter().filter(|&&e| e & FLAT == 0).count() as u32;
                 todo.push((u32::MAX - tables, u32::MAX - list.len() as u32, bi as u32))?;
             }
@@ -1034,8 +1066,8 @@ impl<A: Alloc> Classifier<A> {
         let budget = (MASK_BYTES + MASK_BYTES_PER_VAR * vars.len()) / size_of::<u64>();
         let mut cells = filled::<A, u64>(0, CELLS)?;
         for &(_, _, bi) in todo.iter() {
-            if self.masks.len() + CELLS > budget {
-                // Not one more field fits.
+            if self.masks.len() + FIELDS * CELLS > budget {
+                // Not one more bucket's fits.
                 break;
             }
             let bi = bi as usize;
@@ -1114,23 +1146,22 @@ impl<A: Alloc> Classifier<A> {
                         }
                     }
                 }
-                if always == all || cells.iter().all(|&c| c | always == all) {
-                    continue;
+                // A field that does not tell the entries apart lets them
+                // all through.
+                let tells = !(always == all || cells.iter().all(|&c| c | always == all));
+                if tells {
+                    b.fields |= field;
+                    kept += 1;
                 }
-                if self.masks.len() + CELLS > budget {
-                    break;
-                }
-                b.fields |= field;
-                kept += 1;
                 for &c in cells.iter() {
-                    self.masks.push(c | always)?;
+                    self.masks.push(if tells { c | always } else { u64::MAX })?;
                 }
             }
-            if kept > 0 && self.masks.len() <= budget {
+            if kept > 0 {
                 b.masks = off as u32;
                 self.buckets[bi] = b;
             } else {
-                // Over the budget: this bucket has none.
+                // No field tells its entries apart: it has none.
                 self.masks.truncate(off);
             }
         }
@@ -1691,7 +1722,7 @@ impl<A: Alloc> Classifier<A> {
         }
         let rest = m & !b.direct;
         if rest != 0 {
-            best = self.find_rest(b, rest, &k.key(), best, c);
+            best = self.find_rest(b, rest, k, best, c);
         }
         best
     }
@@ -1700,58 +1731,70 @@ impl<A: Alloc> Classifier<A> {
     /// (not answered by the port alone) that `k` matches, else `best` (out
     /// of line: the usual packet never needs it).
     #[inline(never)]
-    fn find_rest<C: Count>(
+    fn find_rest<C: Count, P: Fields>(
         &self,
         b: &Bucket,
-        mut m: u64,
-        k: &PacketKey,
+        m: u64,
+        k: &P,
         mut best: u32,
         c: &mut C,
     ) -> u32 {
         let Some(list) = self.order.get(b.list.range()) else {
             return best;
         };
-        let ports = (u32::from(k.sport) << 16) | u32::from(k.dport);
-        // The packet's words, once a hash table needs them; its head.
-        let mut w = None;
-        let h = k.head().0;
-        while m != 0 {
-            let i = m.trailing_zeros() as usize;
-            m &= m - 1;
-            let Some(&e) = list.get(i) else {
-                break;
-            };
-            if e & FLAT != 0 {
-                let Some(f) = self.flat.get((e & !FLAT) as usize) else {
+        // The packet's whole key, once a test needs it.
+        let mut key = None;
+        // The flat tests (cheap), then the tables: each in the order of
+        // their earliest rules, so each loop ends at the first that cannot
+        // be earlier than what is found.
+        let mut mf = m & b.flats;
+        if mf != 0 {
+            let h = k.head().0;
+            while mf != 0 {
+                let i = mf.trailing_zeros() as usize;
+                mf &= mf - 1;
+                let Some(f) = list
+                    .get(i)
+                    .and_then(|&e| self.flat.get((e & !FLAT) as usize))
+                else {
                     break;
                 };
                 if f.rule >= best {
                     break;
                 }
                 c.flat();
-                if flat_test(f, h, k) {
+                if f.matches_head(h) && (f.rest == 0 || flat_rest(f, whole(k, &mut key))) {
                     best = f.rule;
                 }
-                continue;
             }
-            let Some(t) = self.tables.get(e as usize) else {
-                break;
-            };
-            if t.min_rule >= best {
-                break;
-            }
-            if t.needs_ports && !k.has_ports {
-                continue;
-            }
-            let p = if t.is_ports {
-                c.table();
-                c.slot();
-                self.port_payload(t.off, ports.wrapping_shr(u32::from(t.port)) & 0xffff)
-            } else {
-                self.probe_hashed(t, k, &mut w, c)
-            };
-            if p != EMPTY {
-                best = best.min(self.resolve(t, p, k, best, c));
+        }
+        let mut mt = m & !b.flats;
+        if mt != 0 {
+            let ports = k.ports();
+            // The packet's words, once a hash table needs them.
+            let mut w = None;
+            while mt != 0 {
+                let i = mt.trailing_zeros() as usize;
+                mt &= mt - 1;
+                let Some(t) = list.get(i).and_then(|&e| self.tables.get(e as usize)) else {
+                    break;
+                };
+                if t.min_rule >= best {
+                    break;
+                }
+                if t.needs_ports && !k.has_ports() {
+                    continue;
+                }
+                let p = if t.is_ports {
+                    c.table();
+                    c.slot();
+                    self.port_payload(t.off, ports.wrapping_shr(u32::from(t.port)) & 0xffff)
+                } else {
+                    self.probe_hashed(t, whole(k, &mut key), &mut w, c)
+                };
+                if p != EMPTY {
+                    best = best.min(self.resolve(t, p, whole(k, &mut key), best, c));
+                }
             }
         }
         best
@@ -1762,28 +1805,23 @@ impl<A: Alloc> Classifier<A> {
     /// checked at compile time above: a 65th would never be visited.)
     #[inline]
     fn candidates<const V6: bool, P: Fields>(&self, b: &Bucket, k: &P) -> u64 {
-        let mut m = b.all;
         if b.fields == 0 {
-            return m;
+            return b.all;
         }
-        let mut at = b.masks as usize;
-        let mut and = |cell: usize| {
-            m &= self.masks.get(at + cell).copied().unwrap_or(u64::MAX);
-            at += CELLS;
+        let at = b.masks as usize;
+        let Some(cells) = self
+            .masks
+            .get(at..at + FIELDS * CELLS)
+            .and_then(|c| <&[u64; FIELDS * CELLS]>::try_from(c).ok())
+        else {
+            return b.all;
         };
-        if b.fields & M_SPORT != 0 {
-            and((k.ports() >> 24) as usize);
-        }
-        if b.fields & M_DPORT != 0 {
-            and((k.ports() >> 8) as u8 as usize);
-        }
-        if b.fields & M_SADDR != 0 {
-            and(bucket_cell(V6, k.saddr(), b.smask));
-        }
-        if b.fields & M_DADDR != 0 {
-            and(bucket_cell(V6, k.daddr(), b.dmask));
-        }
-        m
+        let ports = k.ports();
+        b.all
+            & cells[usize::from((ports >> 24) as u8)]
+            & cells[CELLS + usize::from((ports >> 8) as u8)]
+            & cells[2 * CELLS + bucket_cell(V6, k.saddr(), b.smask)]
+            & cells[3 * CELLS + bucket_cell(V6, k.daddr(), b.dmask)]
     }
 
     /// The payload of `k`'s key in hash table `t` if its prefilter lets
@@ -1949,11 +1987,29 @@ fn prefix_holds(p: Prefix, mask: u128) -> bool {
     u32::from(p.len) >= mask.count_ones()
 }
 
-/// Whether flat test `f` matches `k`, whose head is `h` (out of line in a large set's lookup:
-/// its loop then keeps the packet's fields out of registers).
+/// Whether `k` matches the fields flat test `f` tests after the packed
+/// word (out of line in a large set's lookup: its loop then keeps the
+/// packet's fields out of registers).
 #[inline(never)]
-fn flat_test(f: &Flat, h: u64, k: &PacketKey) -> bool {
-    f.matches(h, k)
+fn flat_rest(f: &Flat, k: &PacketKey) -> bool {
+    f.matches_rest(k)
+}
+
+/// The whole key of `k`: itself if it is one, else made once in `key`.
+#[inline(always)]
+fn whole<'a, P: Fields>(k: &'a P, key: &'a mut Option<PacketKey>) -> &'a PacketKey {
+    match k.as_key() {
+        Some(k) => k,
+        None => key.get_or_insert_with(|| make_key(k)),
+    }
+}
+
+/// `k`'s whole key (out of line: the lookup's loop would otherwise make
+/// part of it ahead of the loop, for every packet, whether a test needs it
+/// or not).
+#[inline(never)]
+fn make_key<P: Fields>(k: &P) -> PacketKey {
+    k.key()
 }
 
 /// Every rule's variants, with their shapes decided, sorted by table, then

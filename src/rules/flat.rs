@@ -111,9 +111,16 @@ impl Flat {
         h & self.mask == self.value && (self.rest == 0 || self.matches_rest(k))
     }
 
+    /// Whether the packed word `h` matches (all this direction tests
+    /// when it has no [`rest`](Self::rest)).
+    #[inline(always)]
+    pub(super) fn matches_head(&self, h: u64) -> bool {
+        h & self.mask == self.value
+    }
+
     /// The fields tested after the packed word.
     #[inline]
-    fn matches_rest(&self, k: &PacketKey) -> bool {
+    pub(super) fn matches_rest(&self, k: &PacketKey) -> bool {
         let n = self.rest;
         (n & SRANGE == 0 || self.sport.contains(k.sport))
             && (n & DRANGE == 0 || self.dport.contains(k.dport))

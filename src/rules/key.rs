@@ -130,6 +130,12 @@ pub trait Fields {
     fn daddr(&self) -> u128;
     /// The whole key.
     fn key(&self) -> PacketKey;
+    /// The packed word of the family, protocol and ports.
+    fn head(&self) -> Head;
+    /// The whole key if that is what this is (no copy).
+    fn as_key(&self) -> Option<&PacketKey> {
+        None
+    }
 }
 
 impl Fields for PacketKey {
@@ -156,6 +162,14 @@ impl Fields for PacketKey {
     #[inline(always)]
     fn key(&self) -> PacketKey {
         *self
+    }
+    #[inline(always)]
+    fn head(&self) -> Head {
+        PacketKey::head(self)
+    }
+    #[inline(always)]
+    fn as_key(&self) -> Option<&PacketKey> {
+        Some(self)
     }
 }
 
@@ -192,6 +206,10 @@ impl Fields for Quick {
     #[inline(always)]
     fn daddr(&self) -> u128 {
         self.daddr
+    }
+    #[inline(always)]
+    fn head(&self) -> Head {
+        self.head
     }
     #[inline]
     fn key(&self) -> PacketKey {
