@@ -154,16 +154,41 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
         let found = by_head(set, skb, v6);
         return conclude(found, stats, at, skb, state, set, bare);
     }
+    // One copy per family and hook (known here: `examine` is inlined into
+    // each hook's callback), so that neither is carried in a register, and
+    // per kind of set.
+    if set.by_tables {
+        return match (at.family, at.point) {
+            (Family::Ipv4, HookPoint::PreRouting) => {
+                by_table::<false, true, true>(stats, bare, state, set)
+            }
+            (Family::Ipv4, HookPoint::LocalOut) => {
+                by_table::<false, false, true>(stats, bare, state, set)
+            }
+            (Family::Ipv6, HookPoint::PreRouting) => {
+                by_table::<true, true, true>(stats, bare, state, set)
+            }
+            (Family::Ipv6, HookPoint::LocalOut) => {
+                by_table::<true, false, true>(stats, bare, state, set)
+            }
+        };
+    }
     if set.uses_ifnames {
         return by_key(stats, at, skb, state, set);
     }
-    // One copy per family and hook (known here: `examine` is inlined into
-    // each hook's callback), so that neither is carried in a register.
     match (at.family, at.point) {
-        (Family::Ipv4, HookPoint::PreRouting) => by_table::<false, true>(stats, skb, state, set),
-        (Family::Ipv4, HookPoint::LocalOut) => by_table::<false, false>(stats, skb, state, set),
-        (Family::Ipv6, HookPoint::PreRouting) => by_table::<true, true>(stats, skb, state, set),
-        (Family::Ipv6, HookPoint::LocalOut) => by_table::<true, false>(stats, skb, state, set),
+        (Family::Ipv4, HookPoint::PreRouting) => {
+            by_table::<false, true, false>(stats, bare, state, set)
+        }
+        (Family::Ipv4, HookPoint::LocalOut) => {
+            by_table::<false, false, false>(stats, bare, state, set)
+        }
+        (Family::Ipv6, HookPoint::PreRouting) => {
+            by_table::<true, true, false>(stats, bare, state, set)
+        }
+        (Family::Ipv6, HookPoint::LocalOut) => {
+            by_table::<true, false, false>(stats, bare, state, set)
+        }
     }
 }
 
@@ -217,14 +242,17 @@ fn by_head(set: &RuleSet, skb: &SkBuff, v6: bool) -> Found {
 /// Classifies the usual packet (see [`read_quick`]) in the tables of a set
 /// naming no device, of more than a few rules or with port ranges or
 /// addresses: out of line, the lookup inlined; at IPv6's hook if `V6`,
-/// else IPv4's, at PRE_ROUTING if `PRE`, else LOCAL_OUT.
+/// else IPv4's, at PRE_ROUTING if `PRE`, else LOCAL_OUT; in a set of
+/// more than a few rules ([`RuleSet::by_tables`]) if `TABLES`, else in one
+/// of a few.
 #[inline(never)]
-fn by_table<const V6: bool, const PRE: bool>(
+fn by_table<const V6: bool, const PRE: bool, const TABLES: bool>(
     stats: &Stats,
-    skb: &SkBuff,
+    bare: NoConntrack<'_>,
     state: &HookState,
     set: &RuleSet,
 ) {
+    let skb = bare.skb();
     let at = Place {
         family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
         point: if PRE {
@@ -233,15 +261,14 @@ fn by_table<const V6: bool, const PRE: bool>(
             HookPoint::LocalOut
         },
     };
-    // `examine` found no conntrack state attached; nothing attaches one
-    // while the hook runs.
-    let Some(bare) = skb.without_conntrack() else {
-        return;
-    };
     let found = match read_quick::<true>(&skb.headers(), V6) {
         Some(q) => {
             bisect_stop!("key");
-            let found = set.classifier.lookup_quick::<V6>(&q);
+            let found = if TABLES {
+                set.classifier.lookup_quick_tables::<V6>(&q)
+            } else {
+                set.classifier.lookup_quick_flat(&q)
+            };
             bisect_stop!("lookup");
             Found::of(found, q.head.proto(), V6)
         }

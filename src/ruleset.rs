@@ -20,6 +20,7 @@ use kernel::sync::Arc;
 use crate::kapi::alloc::{KAlloc, TextBuf};
 use crate::kapi::process;
 use crate::kapi::rcu::{RcuArc, ReadLock, ReadSide};
+use crate::rules::classify::LINEAR_MAX;
 use crate::rules::set::index_of;
 use crate::rules::{BuildError, Classifier, Rule};
 
@@ -58,6 +59,9 @@ pub(crate) struct RuleSet {
     pub(crate) classifier: Classifier<KAlloc>,
     /// Whether some rule names a device (the hook then reads device names).
     pub(crate) uses_ifnames: bool,
+    /// Whether the hook walks the classifier's tables for the usual packet:
+    /// a set of more than [`LINEAR_MAX`] rules naming no device.
+    pub(crate) by_tables: bool,
     /// Canonical text of `rules`, one per line (what `rules` reads).
     text: KVVec<u8>,
     /// Each rule's hit counts: the counts of the set it was built beside
@@ -94,9 +98,11 @@ impl RuleSet {
         }
         let classifier = Classifier::build(&list)?;
         let hits = Self::share_hits(&list, previous).ok_or(BuildError::NoMem)?;
+        let uses_ifnames = list.iter().any(|r| r.iif.is_some() || r.oif.is_some());
         Arc::new(
             RuleSet {
-                uses_ifnames: list.iter().any(|r| r.iif.is_some() || r.oif.is_some()),
+                uses_ifnames,
+                by_tables: !uses_ifnames && list.len() > LINEAR_MAX,
                 rules: list,
                 classifier,
                 text: text.0,

@@ -90,20 +90,14 @@ impl SkBuff {
     pub(crate) fn without_conntrack(&self) -> Option<NoConntrack<'_>> {
         if skb_off::NFCT < 0 {
             // INVARIANT: no `_nfct` field in this kernel.
-            return Some(NoConntrack {
-                skb: self,
-                nfct: None,
-            });
+            return Some(NoConntrack { skb: self });
         }
         // SAFETY: `_nfct` is an `unsigned long` at that offset.
         let v = unsafe { field::<usize>(self, skb_off::NFCT) };
         let attached = v != 0 && (v & !NFCT_INFOMASK != 0 || v == skb_off::CT_UNTRACKED);
         // INVARIANT: no entry or template attached: `v` is 0 or a state
         // alone.
-        (!attached).then_some(NoConntrack {
-            skb: self,
-            nfct: Some(skb_off::NFCT),
-        })
+        (!attached).then_some(NoConntrack { skb: self })
     }
 
     /// The packet's headers from the network header on, for reads at
@@ -181,14 +175,20 @@ impl SkBuff {
 ///
 /// # Invariants
 ///
-/// `skb->_nfct` (at offset `nfct`, when the kernel has the field) holds no
-/// entry or template, only a state in its low bits or nothing.
+/// `skb->_nfct` (when the kernel has the field: `skb_off::NFCT` is not
+/// negative) holds no entry or template, only a state in its low bits or
+/// nothing.
 pub(crate) struct NoConntrack<'a> {
     skb: &'a SkBuff,
-    nfct: Option<isize>,
 }
 
-impl NoConntrack<'_> {
+impl<'a> NoConntrack<'a> {
+    /// The packet.
+    #[inline(always)]
+    pub(crate) fn skb(&self) -> &'a SkBuff {
+        self.skb
+    }
+
     /// The packet's length (`skb->len`).
     #[inline]
     pub(crate) fn len(&self) -> u32 {
@@ -199,7 +199,8 @@ impl NoConntrack<'_> {
     /// (`nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`).
     #[inline]
     pub(crate) fn untrack(self) {
-        if let Some(off) = self.nfct {
+        if skb_off::NFCT >= 0 {
+            let off = skb_off::NFCT;
             // SAFETY: `_nfct` is an `unsigned long` at that offset; the hook
             // owns the skb, and with no entry attached (invariant: no
             // reference held, only a state in the low bits, if anything)

@@ -169,9 +169,9 @@ const CELLS: usize = 256;
 const FIELDS: usize = 4;
 
 /// The shared prefilters of a set take at most this many bytes, plus
-/// [`MASK_BYTES_PER_VAR`] per rule direction (so the most a bucket takes,
-/// 8 KiB, is always there for the two buckets of every protocol).
-const MASK_BYTES: usize = 16 << 10;
+/// [`MASK_BYTES_PER_VAR`] per rule direction (so a set of any size can
+/// have them in the 8 buckets with the most tables, 8 KiB each).
+const MASK_BYTES: usize = 64 << 10;
 const MASK_BYTES_PER_VAR: usize = 64;
 
 /// A set of cells (one bit each).
@@ -1673,6 +1673,22 @@ impl<A: Alloc> Classifier<A> {
         (best != NONE).then_some(best)
     }
 
+    /// [`lookup_quick`](Self::lookup_quick) in a set of at most
+    /// [`LINEAR_MAX`] rules.
+    #[inline(always)]
+    pub fn lookup_quick_flat(&self, q: &Quick) -> Option<u32> {
+        let best = self.find_flat(&q.key(), &mut ());
+        (best != NONE).then_some(best)
+    }
+
+    /// [`lookup_quick`](Self::lookup_quick) in a set of more than
+    /// [`LINEAR_MAX`] rules, of a packet of the family `V6`.
+    #[inline(always)]
+    pub fn lookup_quick_tables<const V6: bool>(&self, q: &Quick) -> Option<u32> {
+        let best = self.walk_tables::<(), V6, Quick>(q, &mut ());
+        (best != NONE).then_some(best)
+    }
+
     /// [`lookup_quick`](Self::lookup_quick) of `q` with the walk out of
     /// line (tests).
     pub fn lookup_quick_outline(&self, q: &Quick) -> Option<u32> {
@@ -1745,8 +1761,10 @@ impl<A: Alloc> Classifier<A> {
         // The packet's whole key, once a test needs it.
         let mut key = None;
         // The flat tests (cheap), then the tables: each in the order of
-        // their earliest rules, so each loop ends at the first that cannot
-        // be earlier than what is found.
+        // their earliest rules, each loop ending at the first entry that
+        // cannot be earlier than what is found. (A flat test is tried even
+        // when a table holds an earlier rule: at most 32, a few
+        // instructions each, against a table's probe.)
         let mut mf = m & b.flats;
         if mf != 0 {
             let h = k.head().0;
