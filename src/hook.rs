@@ -101,6 +101,22 @@ macro_rules! bisect_stop {
         #[cfg(ctskip_bisect = $stage)]
         return $ret;
     };
+    // The same, keeping what the stage worked out (else the compiler may
+    // drop the stage's work, its result unused).
+    ($stage:literal, $keep:expr) => {
+        #[cfg(ctskip_bisect = $stage)]
+        {
+            core::hint::black_box($keep);
+            return;
+        }
+    };
+    ($stage:literal, $keep:expr => $ret:expr) => {
+        #[cfg(ctskip_bisect = $stage)]
+        {
+            core::hint::black_box($keep);
+            return $ret;
+        }
+    };
 }
 
 /// What the lookup of a packet read quick ([`read_quick`]) found.
@@ -233,9 +249,9 @@ fn by_head(set: &RuleSet, skb: &SkBuff, v6: bool) -> Found {
     let Some(q) = read_quick::<false>(&skb.headers(), v6) else {
         return Found::Key;
     };
-    bisect_stop!("key" => Found::Stopped);
+    bisect_stop!("key", q => Found::Stopped);
     let found = set.classifier.lookup_head(q.head);
-    bisect_stop!("lookup" => Found::Stopped);
+    bisect_stop!("lookup", found => Found::Stopped);
     Found::of(found, q.head.proto(), v6)
 }
 
@@ -263,13 +279,13 @@ fn by_table<const V6: bool, const PRE: bool, const TABLES: bool>(
     };
     let found = match read_quick::<true>(&skb.headers(), V6) {
         Some(q) => {
-            bisect_stop!("key");
+            bisect_stop!("key", q);
             let found = if TABLES {
                 set.classifier.lookup_quick_tables::<V6>(&q)
             } else {
                 set.classifier.lookup_quick_flat(&q)
             };
-            bisect_stop!("lookup");
+            bisect_stop!("lookup", found);
             Found::of(found, q.head.proto(), V6)
         }
         None => Found::Key,
@@ -337,9 +353,9 @@ fn by_key(stats: &Stats, at: Place, skb: &SkBuff, state: &HookState, set: &RuleS
         to.skipped(true);
         return;
     };
-    bisect_stop!("key");
+    bisect_stop!("key", &key);
     let found = set.classifier.lookup(&key);
-    bisect_stop!("lookup");
+    bisect_stop!("lookup", found);
     if let Some(rule) = found {
         untracked(to, bare, set, rule, false);
         if trace::untrack_enabled() {
