@@ -147,6 +147,8 @@ MUTANTS = [
      "lookup: a bucket's first table never probed"),
     ("C48", "classify.rs", "                if f.rule >= best {\n                    break;\n                }", "                if best != NONE {\n                    break;\n                }",
      "lookup: a large set's flat tests stop at any match found before them (not the earliest rule)"),
+    ("C49", "classify.rs", "            if kept > 0 {\n                b.masks = off as u32;", "            if kept > 1 {\n                b.masks = off as u32;",
+     "shared prefilters: a bucket that one field alone tells apart gets none (cost only)"),
     # sort.rs: the heapsort the build uses (no recursion on the kernel stack).
     ("SO1", "sort.rs", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Less {", "        if child + 1 < end && cmp(&v[child], &v[child + 1]) == Ordering::Greater {",
      "sort: sift-down follows the smaller child"),

@@ -885,6 +885,36 @@ fn five_protocols_all_get_prefilters() {
     }
 }
 
+/// A bucket whose entries only one field tells apart (here the
+/// destination port) still gets its shared prefilters: a packet to another
+/// port skips every entry.
+#[test]
+fn one_telling_field_is_enough() {
+    let mut text = String::new();
+    for i in 0..3 {
+        text.push_str(&format!(
+            "ip udp dport {}-{} oneway\n",
+            1000 + 100 * i,
+            1001 + 100 * i
+        ));
+        text.push_str(&format!("ip udp dport {} oneway\n", 5000 + 300 * i));
+    }
+    let c = accepted(&text, 2000);
+    let (tables, flats) = c.bucket_size(false, 17);
+    let k = PacketKey {
+        proto: 17,
+        saddr: 0x0a09_0002,
+        daddr: 0x0a09_0001,
+        has_ports: true,
+        sport: 40000,
+        dport: 9,
+        ..Default::default()
+    };
+    let (got, cost) = c.lookup_cost(&k);
+    assert_eq!(got, None);
+    assert_eq!(cost.skipped as usize, tables + flats, "{cost:?}");
+}
+
 /// The adversarial family (`ip saddr P/A daddr Q/B oneway`, every
 /// source prefix holding the packet's source, no destination prefix its
 /// destination), as much of it as the bounds accept, then `udp dport 53`:
