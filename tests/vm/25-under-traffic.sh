@@ -79,8 +79,8 @@ control() {
 # shows nothing, the control's included). The four flows run at one pace,
 # so the unmatched one is among them but for a chance of 0.75^40.
 after_flush() {
-	local t
-	for t in $(seq 600); do
+	local _
+	for _ in $(seq 600); do
 		[ "$(ctstat "$1" seen)" -ge $(($2 + 40)) ] 2>/dev/null && return 0
 		sleep 0.1
 	done
