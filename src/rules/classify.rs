@@ -1660,37 +1660,27 @@ impl<A: Alloc> Classifier<A> {
         self.walk_tables::<C, V6, PacketKey>(k, c)
     }
 
-    /// [`lookup`](Self::lookup) of packet `q` of family `V6` (that of its
-    /// head), the walk of a large set's tables inlined into the caller (one
-    /// copy: the hook's path for the usual packet).
-    #[inline(always)]
-    pub fn lookup_quick<const V6: bool>(&self, q: &Quick) -> Option<u32> {
-        let best = if self.rules <= LINEAR_MAX {
-            self.find_flat(&q.key(), &mut ())
-        } else {
-            self.walk_tables::<(), V6, Quick>(q, &mut ())
-        };
-        (best != NONE).then_some(best)
-    }
-
-    /// [`lookup_quick`](Self::lookup_quick) in a set of at most
-    /// [`LINEAR_MAX`] rules.
+    /// [`lookup`](Self::lookup) of packet `q`, read as the hook reads the
+    /// usual one, in a set of at most [`LINEAR_MAX`] rules.
     #[inline(always)]
     pub fn lookup_quick_flat(&self, q: &Quick) -> Option<u32> {
         let best = self.find_flat(&q.key(), &mut ());
         (best != NONE).then_some(best)
     }
 
-    /// [`lookup_quick`](Self::lookup_quick) in a set of more than
-    /// [`LINEAR_MAX`] rules, of a packet of the family `V6`.
+    /// [`lookup`](Self::lookup) of packet `q` of family `V6` (that of its
+    /// head), read as the hook reads the usual one, in a set of more than
+    /// [`LINEAR_MAX`] rules: the walk of the tables inlined into the caller
+    /// (one copy: the hook's path for the usual packet).
     #[inline(always)]
     pub fn lookup_quick_tables<const V6: bool>(&self, q: &Quick) -> Option<u32> {
         let best = self.walk_tables::<(), V6, Quick>(q, &mut ());
         (best != NONE).then_some(best)
     }
 
-    /// [`lookup_quick`](Self::lookup_quick) of `q` with the walk out of
-    /// line (tests).
+    /// [`lookup_quick_flat`](Self::lookup_quick_flat) or
+    /// [`lookup_quick_tables`](Self::lookup_quick_tables), by the set's
+    /// size, with the walk out of line (tests).
     pub fn lookup_quick_outline(&self, q: &Quick) -> Option<u32> {
         let best = if self.rules <= LINEAR_MAX {
             self.find_flat(&q.key(), &mut ())
