@@ -170,40 +170,38 @@ fn examine(stats: &Stats, skb: &SkBuff, state: &HookState, at: Place, rcu: &Read
         let found = by_head(set, skb, v6);
         return conclude(found, stats, at, skb, state, set, bare);
     }
-    // One copy per family and hook (known here: `examine` is inlined into
-    // each hook's callback), so that neither is carried in a register, and
-    // per kind of set.
     if set.by_tables {
-        return match (at.family, at.point) {
-            (Family::Ipv4, HookPoint::PreRouting) => {
-                by_table::<false, true, true>(stats, bare, state, set)
-            }
-            (Family::Ipv4, HookPoint::LocalOut) => {
-                by_table::<false, false, true>(stats, bare, state, set)
-            }
-            (Family::Ipv6, HookPoint::PreRouting) => {
-                by_table::<true, true, true>(stats, bare, state, set)
-            }
-            (Family::Ipv6, HookPoint::LocalOut) => {
-                by_table::<true, false, true>(stats, bare, state, set)
-            }
-        };
+        return by_table_at::<true>(stats, at, bare, state, set);
     }
     if set.uses_ifnames {
         return by_key(stats, at, skb, state, set);
     }
+    by_table_at::<false>(stats, at, bare, state, set)
+}
+
+/// [`by_table`] of the copy for the family and hook of `at` (known where
+/// this is inlined: `examine` is inlined into each hook's callback), so
+/// that neither is carried in a register.
+#[inline(always)]
+fn by_table_at<const TABLES: bool>(
+    stats: &Stats,
+    at: Place,
+    bare: NoConntrack<'_>,
+    state: &HookState,
+    set: &RuleSet,
+) {
     match (at.family, at.point) {
         (Family::Ipv4, HookPoint::PreRouting) => {
-            by_table::<false, true, false>(stats, bare, state, set)
+            by_table::<false, true, TABLES>(stats, bare, state, set)
         }
         (Family::Ipv4, HookPoint::LocalOut) => {
-            by_table::<false, false, false>(stats, bare, state, set)
+            by_table::<false, false, TABLES>(stats, bare, state, set)
         }
         (Family::Ipv6, HookPoint::PreRouting) => {
-            by_table::<true, true, false>(stats, bare, state, set)
+            by_table::<true, true, TABLES>(stats, bare, state, set)
         }
         (Family::Ipv6, HookPoint::LocalOut) => {
-            by_table::<true, false, false>(stats, bare, state, set)
+            by_table::<true, false, TABLES>(stats, bare, state, set)
         }
     }
 }
@@ -269,14 +267,7 @@ fn by_table<const V6: bool, const PRE: bool, const TABLES: bool>(
     set: &RuleSet,
 ) {
     let skb = bare.skb();
-    let at = Place {
-        family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
-        point: if PRE {
-            HookPoint::PreRouting
-        } else {
-            HookPoint::LocalOut
-        },
-    };
+    let at = Place::of::<V6, PRE>();
     let found = match read_quick::<true>(&skb.headers(), V6) {
         Some(q) => {
             bisect_stop!("key", q);

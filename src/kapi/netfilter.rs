@@ -340,6 +340,22 @@ pub(crate) struct Place {
     pub(crate) point: HookPoint,
 }
 
+impl Place {
+    /// IPv6's hook if `V6`, else IPv4's; PRE_ROUTING if `PRE`, else
+    /// LOCAL_OUT.
+    #[inline(always)]
+    pub(crate) const fn of<const V6: bool, const PRE: bool>() -> Self {
+        Place {
+            family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
+            point: if PRE {
+                HookPoint::PreRouting
+            } else {
+                HookPoint::LocalOut
+            },
+        }
+    }
+}
+
 /// A netfilter hook function over data of type `Data`.
 pub(crate) trait Hook {
     /// What the hook works on (one per registration set).
@@ -360,14 +376,7 @@ unsafe extern "C" fn hook_cb<H: Hook, const V6: bool, const PRE: bool>(
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
 ) -> c_uint {
-    let at = Place {
-        family: if V6 { Family::Ipv6 } else { Family::Ipv4 },
-        point: if PRE {
-            HookPoint::PreRouting
-        } else {
-            HookPoint::LocalOut
-        },
-    };
+    let at = Place::of::<V6, PRE>();
     // SAFETY: as netfilter promises (see `# Safety`).
     unsafe {
         let rcu = ReadSide::assume();
